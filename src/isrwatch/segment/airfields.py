@@ -1,0 +1,190 @@
+"""Airfields and a vectorised "which airfields are near these points" search.
+
+The airfield table comes from the `airportsdata` package (MIT; ~28,000 ICAO-coded
+airports, including military bases such as KRIV March ARB, KNZY NAS North Island, KOFF
+Offutt, RODN Kadena). It is read once per process and cached.
+
+The search is a latitude-band sweep with a 1-degree cell index on (lat cell, lon), done
+with numpy `searchsorted` over all query points at once: no per-point Python loop, no
+extra dependency. Distances are great-circle (haversine) kilometres.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEG_LAT = np.pi * EARTH_RADIUS_KM / 180.0
+
+# columns of an airfield table (airfields= arguments take this shape)
+AIRFIELDS: dict[str, pl.DataType] = {
+    "icao": pl.String,  # ICAO location indicator, e.g. KNZY
+    "name": pl.String,
+    "country": pl.String,  # ISO 3166-1 alpha-2
+    "lat": pl.Float64,
+    "lon": pl.Float64,
+    "elevation_ft": pl.Float64,  # feet above mean sea level
+}
+
+
+@lru_cache(maxsize=1)
+def load_airfields() -> pl.DataFrame:
+    """Every airfield with an ICAO code in `airportsdata` (table in AIRFIELDS shape)."""
+    import airportsdata
+
+    table = airportsdata.load("ICAO")
+    rows = list(table.values())
+    df = pl.DataFrame(
+        {
+            "icao": [r["icao"] for r in rows],
+            "name": [r["name"] for r in rows],
+            "country": [r["country"] for r in rows],
+            "lat": [float(r["lat"]) for r in rows],
+            "lon": [float(r["lon"]) for r in rows],
+            "elevation_ft": [float(r["elevation"] or 0.0) for r in rows],
+        },
+        schema=AIRFIELDS,
+    )
+    return df.filter(pl.col("lat").is_between(-90, 90) & pl.col("lon").is_between(-180, 180))
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km (numpy arrays or scalars, degrees)."""
+    p1 = np.radians(lat1)
+    p2 = np.radians(lat2)
+    dp = p2 - p1
+    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def haversine_expr(lat1: pl.Expr, lon1: pl.Expr, lat2: pl.Expr, lon2: pl.Expr) -> pl.Expr:
+    """Great-circle distance in km as a Polars expression (degrees in)."""
+    p1 = lat1.radians()
+    p2 = lat2.radians()
+    a = ((p2 - p1) / 2).sin().pow(2) + p1.cos() * p2.cos() * ((lon2 - lon1).radians() / 2).sin().pow(2)
+    return 2 * EARTH_RADIUS_KM * a.clip(0.0, 1.0).sqrt().arcsin()
+
+
+class AirfieldIndex:
+    """A sorted (lat cell, lon) index over an airfield table for radius searches."""
+
+    def __init__(self, airfields: pl.DataFrame):
+        missing = {"icao", "lat", "lon"} - set(airfields.columns)
+        if missing:
+            raise ValueError(f"airfield table lacks columns {sorted(missing)}")
+        af = airfields
+        if "elevation_ft" not in af.columns:
+            af = af.with_columns(pl.lit(0.0).alias("elevation_ft"))
+        af = af.filter(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
+        self.icao = af["icao"].to_numpy()
+        self.lat = af["lat"].to_numpy().astype(np.float64)
+        self.lon = af["lon"].to_numpy().astype(np.float64)
+        self.elev = af["elevation_ft"].fill_null(0.0).to_numpy().astype(np.float64)
+        # Copies shifted by +-360 degrees near the antimeridian so a search never wraps.
+        near_am = np.abs(self.lon) > 170.0
+        ids = np.concatenate([np.arange(len(self.lat)), np.flatnonzero(near_am)])
+        lons = np.concatenate([self.lon, self.lon[near_am] - 360.0 * np.sign(self.lon[near_am])])
+        lats = self.lat[ids]
+        cell = np.floor(lats).astype(np.int64)
+        key = cell * 1000.0 + (lons + 360.0)  # lon + 360 in [170, 550): cells never overlap
+        order = np.argsort(key, kind="stable")
+        self._key = key[order]
+        self._ids = ids[order]
+
+    def __len__(self) -> int:
+        return len(self.lat)
+
+    def pairs_within(self, lat, lon, radius_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All (query index, airfield index, distance km) with distance <= radius_km.
+
+        lat, lon, radius_km: arrays of the same length (radius may vary per query).
+        """
+        lat = np.asarray(lat, dtype=np.float64)
+        lon = np.asarray(lon, dtype=np.float64)
+        radius = np.broadcast_to(np.asarray(radius_km, dtype=np.float64), lat.shape)
+        empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
+        ok = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(radius) & (radius >= 0)
+        if len(self._key) == 0 or not ok.any():
+            return empty
+        q_all = np.flatnonzero(ok)
+        qlat, qlon, qrad = lat[ok], lon[ok], radius[ok]
+        dlat = qrad / KM_PER_DEG_LAT
+        coslat = np.cos(np.radians(np.minimum(np.abs(qlat) + dlat, 89.9)))
+        dlon = np.minimum(dlat / np.maximum(coslat, 1e-6), 180.0)
+        c_lo = np.floor(qlat - dlat).astype(np.int64)
+        c_hi = np.floor(qlat + dlat).astype(np.int64)
+        qs, starts, counts = [], [], []
+        # A handful of cell rows per query (radius <= a few degrees): a fixed, tiny loop.
+        for k in range(int((c_hi - c_lo).max()) + 1):
+            cell = c_lo + k
+            use = cell <= c_hi
+            lo = np.searchsorted(self._key, cell * 1000.0 + qlon + 360.0 - dlon, "left")
+            hi = np.searchsorted(self._key, cell * 1000.0 + qlon + 360.0 + dlon, "right")
+            n = np.where(use, hi - lo, 0)
+            qs.append(np.arange(len(qlat)))
+            starts.append(lo)
+            counts.append(n)
+        q = np.concatenate(qs)
+        start = np.concatenate(starts)
+        count = np.concatenate(counts)
+        total = int(count.sum())
+        if total == 0:
+            return empty
+        q_rep = np.repeat(q, count)
+        offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+        a = self._ids[np.repeat(start, count) + offsets]
+        d = haversine_km(qlat[q_rep], qlon[q_rep], self.lat[a], self.lon[a])
+        keep = d <= qrad[q_rep]
+        return q_all[q_rep[keep]], a[keep], d[keep]
+
+    def nearest(self, lat, lon, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest airfield index (-1 when none) and distance km (nan) within radius_km."""
+        n = len(np.asarray(lat))
+        best = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.nan)
+        q, a, d = self.pairs_within(lat, lon, np.full(n, radius_km))
+        if len(q):
+            # sort by (query, distance, icao) so ties pick the same airfield every run
+            order = np.lexsort((self.icao[a].astype(str), d, q))
+            q, a, d = q[order], a[order], d[order]
+            first = np.ones(len(q), dtype=bool)
+            first[1:] = q[1:] != q[:-1]
+            best[q[first]] = a[first]
+            dist[q[first]] = d[first]
+        return best, dist
+
+
+@lru_cache(maxsize=4)
+def _default_index() -> AirfieldIndex:
+    return AirfieldIndex(load_airfields())
+
+
+def airfield_index(airfields: pl.DataFrame | None) -> AirfieldIndex:
+    """The index for a given table, or the cached one over every airportsdata airfield."""
+    if airfields is None:
+        return _default_index()
+    return AirfieldIndex(airfields)
+
+
+def nearest_airfield(
+    points: pl.DataFrame, *, airfields: pl.DataFrame | None = None, radius_km: float = 5.0
+) -> pl.DataFrame:
+    """For a table with lat, lon: the nearest airfield within radius_km.
+
+    Returns the input with airfield (ICAO, null when none), airfield_km and
+    airfield_elevation_ft added.
+    """
+    index = airfield_index(airfields)
+    best, dist = index.nearest(points["lat"].to_numpy(), points["lon"].to_numpy(), radius_km)
+    found = best >= 0
+    icao = np.where(found, index.icao[np.maximum(best, 0)] if len(index) else None, None)
+    elev = np.where(found, index.elev[np.maximum(best, 0)] if len(index) else np.nan, np.nan)
+    return points.with_columns(
+        pl.Series("airfield", icao, dtype=pl.String),
+        pl.Series("airfield_km", dist, dtype=pl.Float64).fill_nan(None),
+        pl.Series("airfield_elevation_ft", elev, dtype=pl.Float64).fill_nan(None),
+    )

@@ -1,0 +1,78 @@
+"""The rules that decide where one sortie ends and the next begins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SortieRules:
+    """Thresholds for splitting an aircraft's positions into sorties (take-off to landing).
+
+    Defaults suit crewed ISR aircraft (RC-135, P-8, E-3, King Air, Global Hawk aside) and
+    are deliberately reluctant to split mid-air: a coverage gap alone is never a landing.
+
+    Ground (landing) states
+      on_ground_max_gs_kt: an on_ground row faster than this is a flag glitch, not a
+        landing (fastest take-off/landing rolls are ~180 kt).
+      glitch_alt_ft, glitch_window_s: an on_ground row with airborne rows above
+        glitch_alt_ft both within glitch_window_s before and after is a glitch.
+      low_alt_agl_ft, slow_gs_kt, near_airfield_km: "low and slow near an airfield" is a
+        landing even without the ground flag (MLAT, transponders without a squat switch).
+        Height above the airfield uses alt_geom when known (baro altitude is uncorrected for
+        local pressure and can be ~1,000 ft off), else alt_baro.
+      deck_alt_ft, deck_gs_kt: below deck_alt_ft (above mean sea level) and slower than
+        deck_gs_kt away from every airfield is a deck (carrier, ship) landing: "at_sea".
+      bounce_max_s: an airborne stretch shorter than this between two ground states that
+        never leaves the "low" band is a bounce or a slow final approach, not a sortie.
+      observed_edge_s: a ground row within this many seconds of the first (last) airborne
+        row means the take-off (landing) itself was observed.
+
+    Gaps: a gap alone does not split. A gap splits when the aircraft cannot be the same
+    flight after it:
+      max_gap_h: longer than any plausible crewed endurance (gap_endurance).
+      max_speed_kt, position_tolerance_km: implied speed across the gap,
+        (great-circle distance - tolerance) / time, above max_speed_kt
+        (gap_impossible_speed). 700 kt: jet-stream ground speeds of 650 kt happen; the
+        fastest crewed ISR types cruise below 500 kt true airspeed.
+      reappear_min_gap_s, climb_fpm, descent_fpm, reach_km_per_1000ft, reach_max_km,
+      reappear_max_agl_ft: gap_reappears_climbing. After a gap of at least
+        reappear_min_gap_s, split when (a) the aircraft was last seen descending or low
+        and reappears climbing or low, and one airfield lies within descent reach of the
+        last position and within climb reach of the new one (reach = near_airfield_km +
+        reach_km_per_1000ft per 1,000 ft above it, or time-to-ground at the observed
+        vertical rate times ground speed, whichever is larger, capped at reach_max_km),
+        and the gap is long enough to descend and climb again; or (b) it was last seen
+        low (below low_alt_agl_ft) within near_airfield_km of an airfield; or (c) it
+        reappears low and climbing within near_airfield_km of an airfield after being
+        last seen descending. Ends above reappear_max_agl_ft never qualify.
+    """
+
+    # ground states
+    on_ground_max_gs_kt: float = 250.0
+    glitch_alt_ft: float = 10_000.0
+    glitch_window_s: float = 120.0
+    low_alt_agl_ft: float = 1_500.0
+    slow_gs_kt: float = 80.0
+    near_airfield_km: float = 5.0
+    deck_alt_ft: float = 200.0
+    deck_gs_kt: float = 50.0
+    bounce_max_s: float = 60.0
+    observed_edge_s: float = 300.0
+    # gaps
+    max_gap_h: float = 14.0
+    max_speed_kt: float = 700.0
+    position_tolerance_km: float = 10.0
+    reappear_min_gap_s: float = 300.0
+    climb_fpm: float = 250.0
+    descent_fpm: float = 250.0
+    reach_km_per_1000ft: float = 5.556  # 3 NM per 1,000 ft: the pilots' descent rule of thumb
+    reach_max_km: float = 100.0
+    reappear_max_agl_ft: float = 20_000.0
+    # vertical rate assumed when none is observed (to time a descent and a climb), ft/min
+    default_vrate_fpm: float = 1_500.0
+
+    def __post_init__(self) -> None:
+        for name, value in self.__dict__.items():
+            if not value >= 0:  # also rejects NaN
+                raise ValueError(f"SortieRules.{name} must be >= 0, got {value!r}")
