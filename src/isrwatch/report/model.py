@@ -1,0 +1,293 @@
+"""Inputs of the report, brought into one shape: tables conformed to the schema, regions, claim
+verdicts, count results and coverage as plain dicts.
+
+The count and claims stages hand over their own objects; the report accepts any of: a dict, a
+dataclass, a NamedTuple, an object with attributes, or a pydantic-style ``model_dump()``. What it
+reads from each is documented on the normalising function below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from datetime import date, datetime
+from typing import Any, Iterable, Sequence
+
+import polars as pl
+import shapely
+import shapely.geometry
+
+from isrwatch import schema
+
+OBS_COLUMNS: dict[str, pl.DataType] = {**schema.OBSERVATIONS, schema.FLIGHT_ID: pl.String}
+
+REGION_KINDS = ("land", "sovereign", "aoi", "context")
+
+VERDICTS = ("supported", "contradicted", "not_determinable")
+
+
+class ReportInputError(ValueError):
+    """Input the report cannot draw, with the reason."""
+
+
+# ---------------------------------------------------------------------------------------------
+# generic helpers
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """A shallow dict of an object's fields (dict, dataclass, NamedTuple, pydantic, attributes)."""
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return dict(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        # shallow on purpose: dataclasses.asdict deep-copies tables carried by a count result
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if hasattr(obj, "_asdict"):
+        return dict(obj._asdict())
+    if hasattr(obj, "model_dump"):
+        return dict(obj.model_dump())
+    if hasattr(obj, "__dict__"):
+        return {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    raise ReportInputError(f"cannot read fields from a {type(obj).__name__}")
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly copy of a value: enums by value, times as ISO text, NaN as None."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "value") and type(value).__module__ != "builtins" and hasattr(type(value), "__members__"):
+        return plain(value.value)  # Enum
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (pl.DataFrame, pl.Series)):
+        return None  # tables are not rendered through this path
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        return plain(value.item())
+    return str(value)
+
+
+def text(value: Any) -> str:
+    """Display text of a plain value (lists joined, dicts as key: value; empty for None)."""
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join(text(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {text(v)}" for k, v in value.items() if v not in (None, "", [], {}))
+    return str(value)
+
+
+def _frame(obj: Any, what: str) -> pl.DataFrame:
+    if obj is None:
+        return pl.DataFrame()
+    if isinstance(obj, pl.DataFrame):
+        return obj
+    if isinstance(obj, pl.LazyFrame):
+        return obj.collect()
+    if isinstance(obj, Sequence) and not isinstance(obj, str):
+        return pl.DataFrame([as_dict(r) for r in obj]) if obj else pl.DataFrame()
+    raise ReportInputError(f"{what}: expected a Polars table or a list of rows, got {type(obj).__name__}")
+
+
+def conform(df: pl.DataFrame | None, columns: dict[str, pl.DataType], what: str) -> pl.DataFrame:
+    """The table with the schema's columns in order (missing ones null), extra columns kept."""
+    df = _frame(df, what)
+    if df.width == 0:
+        return schema.empty(columns)
+    base = schema.conform(df, columns)
+    extra = [c for c in df.columns if c not in columns]
+    return pl.concat([base, df.select(extra)], how="horizontal") if extra else base
+
+
+# ---------------------------------------------------------------------------------------------
+# regions
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    id: str
+    name: str
+    kind: str  # land, sovereign, aoi or context (FIR, ADIZ, user GeoJSON: not sovereignty)
+    geometry: shapely.Geometry
+    attribution: tuple[str, ...]
+
+
+def _geometry(geom: Any, rid: str) -> shapely.Geometry:
+    if isinstance(geom, shapely.Geometry):
+        return geom
+    if isinstance(geom, dict):
+        try:
+            return shapely.geometry.shape(geom)
+        except Exception as exc:  # shapely raises several types for bad GeoJSON
+            raise ReportInputError(f"region {rid!r}: not a GeoJSON geometry ({exc})") from exc
+    if isinstance(geom, str):
+        try:
+            return shapely.from_geojson(geom) if geom.lstrip().startswith("{") else shapely.from_wkt(geom)
+        except Exception as exc:
+            raise ReportInputError(f"region {rid!r}: unreadable geometry text ({exc})") from exc
+    if isinstance(geom, (bytes, bytearray)):
+        return shapely.from_wkb(bytes(geom))
+    raise ReportInputError(f"region {rid!r}: geometry must be shapely, GeoJSON, WKT or WKB")
+
+
+def normalise_regions(regions: Iterable[Any] | None) -> list[Region]:
+    """Regions as (id, name, kind, geometry, attribution) tuples, dicts or objects.
+
+    kind is one of land, sovereign, aoi; anything else (fir, adiz, user) is drawn as context.
+    attribution is a string, a list of strings or None. geometry is shapely (WGS84 lon/lat),
+    a GeoJSON mapping, WKT/GeoJSON text or WKB.
+    """
+    out: list[Region] = []
+    for item in regions or []:
+        if isinstance(item, (tuple, list)):
+            if len(item) != 5:
+                raise ReportInputError("a region tuple is (id, name, kind, geometry, attribution)")
+            rid, name, kind, geom, attr = item
+        else:
+            d = as_dict(item)
+            rid, name, kind = d.get("id"), d.get("name"), d.get("kind")
+            geom, attr = d.get("geometry"), d.get("attribution")
+        rid = str(rid)
+        kind = str(kind or "context").lower()
+        kind = kind if kind in REGION_KINDS else "context"
+        if attr is None:
+            attrs: tuple[str, ...] = ()
+        elif isinstance(attr, str):
+            attrs = (attr,)
+        else:
+            attrs = tuple(str(a) for a in attr)
+        out.append(Region(rid, str(name if name is not None else rid), kind, _geometry(geom, rid), attrs))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# count results, claim verdicts, coverage
+
+
+def definition_label(defn: Any) -> str:
+    """Short name of a counting definition (a string, or a dict with name/label/id/unit)."""
+    if defn is None:
+        return ""
+    if isinstance(defn, str):
+        return defn
+    d = as_dict(defn) if not isinstance(defn, dict) else defn
+    for key in ("name", "label", "id", "key", "definition", "unit", "what"):
+        if d.get(key) not in (None, ""):
+            return text(d[key])
+    return text(d)
+
+
+def definition_filters(defn: Any) -> str:
+    """Everything in a definition dict other than its name, as key: value text."""
+    if defn is None or isinstance(defn, str):
+        return ""
+    d = as_dict(defn) if not isinstance(defn, dict) else defn
+    name_key = next((k for k in ("name", "label", "id", "key") if d.get(k) not in (None, "")), None)
+    return text({k: v for k, v in d.items() if k != name_key})
+
+
+def normalise_counts(count_table: Any) -> dict[str, Any]:
+    """Counts side by side: {"columns": [...], "rows": [[...], ...], "labels": [...]}.
+
+    Accepts a Polars table (rendered column by column; the definition label is read from the
+    first of name/definition/label/id columns), or a list of count results each with ``n``,
+    ``definition`` (dict or text) and ``sentence`` (plus optional ``name``).
+    """
+    if count_table is None:
+        return {"columns": [], "rows": [], "labels": []}
+    if isinstance(count_table, (pl.DataFrame, pl.LazyFrame)):
+        df = _frame(count_table, "count_table")
+        label_col = next((c for c in ("name", "definition", "label", "id") if c in df.columns), None)
+        rows = [[text(r.get(c)) for c in df.columns] for r in df.to_dicts()]
+        labels = [text(r.get(label_col)) if label_col else "" for r in df.to_dicts()]
+        return {"columns": list(df.columns), "rows": rows, "labels": labels}
+    if not isinstance(count_table, Sequence) or isinstance(count_table, str):
+        count_table = [count_table]
+    rows, labels = [], []
+    for item in count_table:
+        d = as_dict(item)
+        defn = d.get("definition")
+        label = text(d.get("name")) or definition_label(defn)
+        rows.append([label, definition_filters(defn), text(d.get("n")), text(d.get("sentence"))])
+        labels.append(label)
+    return {"columns": ["Definition", "What and filters", "n", "In words"], "rows": rows, "labels": labels}
+
+
+def normalise_verdicts(verdicts: Iterable[Any] | None) -> list[dict[str, Any]]:
+    """Claim verdicts: id, source, words, date, verdict, reason, observed, definitions_that_hold.
+
+    verdict is one of supported / contradicted / not_determinable (an Enum's value is used);
+    observed may be a number, text or dict; definitions_that_hold is a list of definition
+    names or definition dicts.
+    """
+    out = []
+    for item in verdicts or []:
+        d = as_dict(item)
+        verdict = str(plain(d.get("verdict")) or "not_determinable").lower().replace(" ", "_")
+        holds = d.get("definitions_that_hold") or []
+        if isinstance(holds, (str, dict)):
+            holds = [holds]
+        out.append(
+            {
+                "id": text(d.get("id")),
+                "source": text(d.get("source")),
+                "words": text(d.get("words")),
+                "date": text(d.get("date")),
+                "verdict": verdict,
+                "verdict_known": verdict in VERDICTS,
+                "verdict_text": verdict.replace("_", " "),
+                "reason": text(d.get("reason")),
+                "observed": text(d.get("observed")),
+                "holds": [definition_label(h) for h in holds],
+            }
+        )
+    return out
+
+
+COVERAGE: dict[str, pl.DataType] = {
+    "day": pl.Date,
+    "n_obs": pl.Int64,
+    "n_aircraft": pl.Int64,
+    "first": schema.UTC_US,
+    "last": schema.UTC_US,
+    "max_gap_s": pl.Float64,  # largest time between consecutive positions of the whole feed, seconds
+}
+
+
+def normalise_coverage(coverage: Any) -> pl.DataFrame:
+    """Coverage by day (day, n_obs, n_aircraft, first, last, max_gap_s), sorted by day."""
+    if coverage is None:
+        return schema.empty(COVERAGE)
+    df = _frame(coverage, "coverage")
+    if df.width == 0:
+        return schema.empty(COVERAGE)
+    if "day" not in df.columns:
+        raise ReportInputError("coverage needs a 'day' column")
+    if df.schema["day"] == pl.String:
+        df = df.with_columns(pl.col("day").str.to_date())
+    return conform(df, COVERAGE, "coverage").sort("day")
+
+
+def json_for_script(obj: Any) -> str:
+    """JSON safe inside <script type="application/json">: <, >, & and line separators escaped."""
+    s = json.dumps(plain(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        s.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
