@@ -1,0 +1,350 @@
+"""readsb / tar1090 traces: trace_full_*.json and trace_recent_*.json, alone or in a globe_history tar.
+
+A trace file is one JSON object: {"icao", "timestamp", "r", "t", "desc", "ownOp", "dbFlags", ...,
+"trace": [[seconds after timestamp, lat, lon, altitude ft or "ground", gs kt, track deg, flags,
+vertical rate ft/min, aircraft object or null, type, alt_geom, geom_rate, ias, roll], ...]}.
+Older files carry fewer columns per point. Flags (readsb README-json.md): 1 stale, 2 start of a
+new leg, 4 vertical rate is geometric, 8 altitude is geometric.
+
+Per point: "ground" -> on_ground true with alt_baro null; flag 8 -> the altitude column holds
+geometric altitude (alt_baro null, alt_geom from it when the alt_geom column is empty); vrate is
+the barometric rate column, else geom_rate. The aircraft object appears only now and then, so its
+"flight" (callsign, stripped) and "squawk" are carried forward along the trace, null before the
+first one. pos_source comes from the type column (or the aircraft object's "type" in old files).
+The top-level r, t, desc, ownOp, dbFlags go to the feed's aircraft table.
+
+Speed: JSON is parsed by orjson; points are transposed into columns and gathered across trace
+files, and Polars builds and converts each batch's columns at once.
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+from isrwatch import schema
+from isrwatch.sources import io
+from isrwatch.sources._base import Piece, ReaderError, clip
+from isrwatch.sources.columns import pos_source_from_type
+
+NCOLS = 14
+TRACE_NAME = re.compile(r"trace_(?:full|recent)_(~?[0-9a-fA-F]{6})\.json", re.IGNORECASE)
+_ROW_END = re.compile(rb"\]\s*,\s*\[")
+_PAD = [None] * NCOLS
+
+
+def _number(v: object) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    return None
+
+
+def _text(v: object) -> str | None:
+    if v is None:
+        return None
+    return v if isinstance(v, str) else str(v)
+
+
+class TraceColumns:
+    """Trace points gathered column-wise across trace files until a batch is full."""
+
+    def __init__(self) -> None:
+        self.cols: list[list] = [[] for _ in range(NCOLS)]
+        self.base: list[float | None] = []  # trace "timestamp", per point
+        self.icao: list[str | None] = []
+        self.first: list[bool] = []  # first point of its trace (callsign carry stops here)
+        self.callsign: list[str | None] = []
+        self.squawk: list[str | None] = []
+        self.actype: list[str | None] = []
+        self.aircraft: list[dict] = []
+        self.n = 0
+
+    def add(self, doc: object, name: str) -> int:
+        """Add one parsed trace document; returns its number of points (ReaderError if not a trace)."""
+        if not isinstance(doc, dict):
+            raise ReaderError("missing_columns", f"{name}: not a trace object")
+        rows = doc.get("trace")
+        if not isinstance(rows, list):
+            raise ReaderError("missing_columns", f"{name}: no 'trace' list")
+        icao = doc.get("icao")
+        if not isinstance(icao, str) or not icao:
+            m = TRACE_NAME.search(name)
+            icao = m.group(1) if m else None
+        icao = icao.strip().lower() if icao else None
+        base = _number(doc.get("timestamp"))
+        n = len(rows)
+        if n == 0:
+            self._aircraft(doc, icao)
+            return 0
+        rows = self._shape(rows)
+        cols = list(zip(*rows))
+        for i in range(NCOLS):
+            self.cols[i].extend(cols[i])
+        self.base.extend([base] * n)
+        self.icao.extend([icao] * n)
+        first = [False] * n
+        first[0] = True
+        self.first.extend(first)
+        # The aircraft object is sparse: look only where it is present.
+        objs = cols[8]
+        callsign: list[str | None] = [None] * n
+        squawk: list[str | None] = [None] * n
+        actype: list[str | None] = [None] * n
+        for i in [i for i, a in enumerate(objs) if a is not None]:
+            a = objs[i]
+            if not isinstance(a, dict):
+                continue
+            f = a.get("flight")
+            if isinstance(f, str):
+                callsign[i] = f.strip() or None
+            sq = a.get("squawk")
+            if sq is not None:
+                squawk[i] = _text(sq)
+            ty = a.get("type")
+            if isinstance(ty, str):
+                actype[i] = ty
+        self.callsign.extend(callsign)
+        self.squawk.extend(squawk)
+        self.actype.extend(actype)
+        self._aircraft(doc, icao)
+        self.n += n
+        return n
+
+    @staticmethod
+    def _shape(rows: list) -> list:
+        """Every point as a list of exactly NCOLS values (short rows padded, junk rows nulled)."""
+        if all(type(r) is list for r in rows):
+            lens = set(map(len, rows))
+            if lens == {NCOLS}:
+                return rows
+        out = []
+        for r in rows:
+            if type(r) is not list:
+                r = []  # not a point: all null, rejected by the row checks as bad_position
+            k = len(r)
+            out.append(r + _PAD[k:] if k < NCOLS else (r if k == NCOLS else r[:NCOLS]))
+        return out
+
+    def _aircraft(self, doc: dict, icao: str | None) -> None:
+        if icao is None:
+            return
+        facts = {
+            "registration": _text(doc.get("r")),
+            "type_code": _text(doc.get("t")),
+            "type_description": _text(doc.get("desc")),
+            "operator": _text(doc.get("ownOp")),
+            "db_flags": doc.get("dbFlags") if type(doc.get("dbFlags")) is int else None,
+        }
+        if any(v is not None for v in facts.values()):
+            self.aircraft.append({"icao24": icao, **facts})
+
+    def take(self) -> Piece:
+        """The gathered points as one observation frame (and reset)."""
+        if self.n == 0 and not self.aircraft:
+            return Piece()
+        c = self.cols
+
+        def num(i: int, dtype: pl.DataType = pl.Float64) -> pl.Series:
+            return pl.Series(c[i], dtype=dtype, strict=False)
+
+        alt_raw = c[3]
+        ground = pl.Series([a == "ground" for a in alt_raw], dtype=pl.Boolean)
+        flags = num(6, pl.Int64).fill_null(0)
+        df = pl.DataFrame(
+            {
+                "_offset": num(0),
+                "_base": pl.Series(self.base, dtype=pl.Float64),
+                "icao24": pl.Series(self.icao, dtype=pl.String),
+                "lat": num(1),
+                "lon": num(2),
+                "_alt": num(3),
+                "_ground": ground,
+                "gs": num(4),
+                "track": num(5),
+                "_flags": flags,
+                "_vrate": num(7),
+                "_type": pl.Series(c[9], dtype=pl.String, strict=False),
+                "_actype": pl.Series(self.actype, dtype=pl.String),
+                "_alt_geom": num(10),
+                "_geom_rate": num(11),
+                "ias": num(12),
+                "roll": num(13),
+                "_first": pl.Series(self.first, dtype=pl.Boolean),
+                "callsign": pl.Series(self.callsign, dtype=pl.String),
+                "squawk": pl.Series(self.squawk, dtype=pl.String),
+            }
+        )
+        aircraft = pl.DataFrame(self.aircraft, schema={k: v for k, v in schema.FEED_AIRCRAFT.items() if k != "source"}) if self.aircraft else None
+        self.__init__()
+        alt_is_geom = (pl.col("_flags") & 8) != 0
+        secs = pl.col("_base") + pl.col("_offset")
+        us = (secs * 1e6).round(0)
+        obs = df.select(
+            time=pl.when(us.is_finite()).then(us).otherwise(None).cast(pl.Int64).cast(schema.UTC_US),
+            icao24=pl.col("icao24"),
+            callsign=_carry(pl.col("callsign")),
+            lat=pl.col("lat"),
+            lon=pl.col("lon"),
+            alt_baro=pl.when(alt_is_geom).then(None).otherwise(pl.col("_alt")),
+            alt_geom=pl.when(pl.col("_alt_geom").is_null() & alt_is_geom)
+            .then(pl.col("_alt"))
+            .otherwise(pl.col("_alt_geom")),
+            on_ground=pl.col("_ground"),
+            gs=pl.col("gs"),
+            track=pl.col("track"),
+            vrate=pl.coalesce(pl.col("_vrate"), pl.col("_geom_rate")),
+            ias=pl.col("ias"),
+            roll=pl.col("roll"),
+            squawk=_carry(pl.col("squawk")),
+            pos_source=pos_source_from_type(pl.coalesce(pl.col("_type"), pl.col("_actype"))),
+            leg_start=(pl.col("_flags") & 2) != 0,
+            stale=(pl.col("_flags") & 1) != 0,
+        )
+        return Piece(obs=obs, aircraft=aircraft)
+
+
+_STOP = "\x00"  # marks the first point of a trace so carried values never leak across traces
+
+
+def _carry(e: pl.Expr) -> pl.Expr:
+    """Forward-fill within each trace: the last value seen, null before the first one."""
+    marked = pl.when(pl.col("_first") & e.is_null()).then(pl.lit(_STOP)).otherwise(e)
+    filled = marked.forward_fill()
+    return pl.when(filled == _STOP).then(None).otherwise(filled)
+
+
+def _salvage(data: bytes) -> object | None:
+    """The trace with the points before the damage, when the file is cut or corrupt."""
+    key = data.find(b'"trace"')
+    if key < 0:
+        return None
+    ends = [m.start() for m in _ROW_END.finditer(data, key)]
+    for end in reversed(ends[-64:]):
+        try:
+            return orjson.loads(data[: end + 1] + b"]}")
+        except orjson.JSONDecodeError:
+            continue
+    return None
+
+
+def parse_trace_bytes(data: bytes, name: str) -> tuple[object | None, ReaderError | None]:
+    """Parse one trace document; on damage, also the salvaged prefix (or None)."""
+    try:
+        return orjson.loads(data), None
+    except orjson.JSONDecodeError as exc:
+        err = ReaderError("invalid_json", f"{name}: {exc}")
+        return _salvage(data), err
+
+
+def read_trace(path: Path, batch_rows: int) -> Iterator[Piece]:
+    """One trace file (plain or gzip). Damage: points before it are kept, then ReaderError."""
+    data, gz_error = io.read_all(path)
+    doc, json_error = parse_trace_bytes(data, path.name)
+    if gz_error is not None and json_error is not None:
+        # the JSON is only broken because the gzip stream was cut: report the cause
+        json_error = gz_error
+    error = json_error or gz_error
+    if doc is not None:
+        acc = TraceColumns()
+        try:
+            acc.add(doc, path.name)
+        except ReaderError as exc:
+            error = error or exc
+        yield acc.take()
+    if error is not None:
+        raise error
+
+
+def _member_kind(name: str) -> bool:
+    return TRACE_NAME.search(name.rsplit("/", 1)[-1]) is not None
+
+
+def read_tar(path: Path, batch_rows: int) -> Iterator[Piece]:
+    """A globe_history day archive, streamed member by member (split .tar.aa/.ab parts joined).
+
+    Only trace_full_/trace_recent_ members are read; other members (heatmaps, acas, ...) hold no
+    trace points and are skipped. A damaged member becomes a counted reject (n_rows 0: its points
+    after the damage are unknown) and reading goes on; an archive cut short raises
+    ReaderError("truncated_tar") after the points read before the cut.
+    """
+    acc = TraceColumns()
+    rejects: list[tuple[str, str, int]] = []
+
+    def take() -> Piece:
+        nonlocal rejects
+        piece = acc.take()
+        piece.rejects, rejects = rejects, []
+        return piece
+
+    fh = io.open_raw(path)
+    try:
+        for name, data, gz_error in _trace_members(fh, path):
+            doc, json_error = parse_trace_bytes(data, name)
+            n = 0
+            if doc is not None:
+                try:
+                    n = acc.add(doc, name)
+                except ReaderError as exc:
+                    json_error = json_error or exc
+            err = gz_error if gz_error is not None else json_error
+            if err is not None:
+                rejects.append(
+                    (err.reason, clip(f"{name}: {err.message}; kept {n} points before the damage"), 0)
+                )
+            if acc.n >= batch_rows:
+                yield take()
+    except ReaderError:
+        yield take()
+        raise
+    finally:
+        fh.close()
+    yield take()
+
+
+def _trace_members(fh, path: Path) -> Iterator[tuple[str, bytes, ReaderError | None]]:
+    """(member name, decompressed bytes, gzip error) for each trace file in the tar stream."""
+    try:
+        tar = tarfile.open(fileobj=fh, mode="r|*")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ReaderError("bad_tar", f"{path.name}: not a readable tar archive: {exc}") from None
+    try:
+        for member in _members(tar, path):
+            if not member.isfile() or not _member_kind(member.name):
+                continue
+            f = tar.extractfile(member)
+            if f is None:
+                continue
+            try:
+                data = f.read()
+            except (tarfile.TarError, OSError, EOFError) as exc:
+                raise ReaderError(
+                    "truncated_tar", f"{path.name}: archive ends inside {member.name}: {exc}"
+                ) from None
+            if len(data) < member.size:
+                raise ReaderError("truncated_tar", f"{path.name}: archive ends inside {member.name}")
+            gz_error = None
+            if data[:2] == io.GZIP_MAGIC:
+                data, gz_error = io.gunzip_bytes(data)
+            yield member.name, data, gz_error
+    finally:
+        tar.close()
+
+
+def _members(tar: tarfile.TarFile, path: Path) -> Iterator[tarfile.TarInfo]:
+    it = iter(tar)
+    while True:
+        try:
+            member = next(it)
+        except StopIteration:
+            return
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise ReaderError("truncated_tar", f"{path.name}: archive damaged or cut short: {exc}") from None
+        yield member
+
