@@ -1,0 +1,374 @@
+"""Per flight: every entry into a region, and the closest approach of flights that never entered.
+
+Input: observations with flight_id (from the segmentation stage), time, lat, lon, icao24.
+Output: schema.AIRSPACE_EVENTS rows, one per (flight, region) entry, plus one row with
+entered=false per flight that never entered.
+
+Definitions (printed with results, so counts can be reconciled):
+
+- Within a flight consecutive positions are joined by straight segments in lon/lat. With
+  max_gap_s set, segments longer than that are not drawn: nothing is inferred across them
+  (no crossing time, no gap-only entry), and inside positions on either side of such a gap are
+  separate entries.
+- An "observed" entry is a maximal run of consecutive positions inside the region; it enters on
+  the segment before the run and exits on the segment after it. The crossing times are
+  interpolated linearly in time at the point where that segment crosses the boundary (found by
+  bisection along the segment to ~1e-7 of its length). A flight that starts (ends) inside has a
+  null entry_time (exit_time): no crossing was observed.
+- A "gap_only" entry rests only on a straight line drawn between two positions that are both
+  outside but whose segment crosses the region (typically across a coverage gap). Its times are
+  where that line enters and leaves the region; it has no observed position inside. The two kinds
+  are never merged into one entry.
+- over_land: any observed inside position over land (Natural Earth 1:10m); for gap-only entries
+  the inferred line's inside part is sampled instead.
+- max_depth_km: deepest penetration, the geodesic distance (WGS84) from the boundary of the
+  deepest observed inside position (for gap-only entries: of the deepest point of the line).
+- closest_km: for flights that never entered, the smallest geodesic distance from an observed
+  position to the region, with that position's time and place; 0 for entries (their closest_*
+  columns then give the boundary crossing, or the first inside position when none was observed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+import shapely
+
+from isrwatch import schema
+from isrwatch.airspace.catalog import Region, get_region
+from isrwatch.airspace.classify import land_index, region_index
+from isrwatch.airspace.geodesy import BoundaryDistance
+
+BISECT_STEPS = 24
+DEPTH_TOP_K = 32  # refined candidates per entry / flight
+DEPTH_REL_TOL = 0.002  # ranking error of the tile-local approximation (relative) ...
+DEPTH_ABS_TOL_KM = 0.2  # ... plus this, so the true extreme is among the refined candidates
+GAP_SAMPLES = 64  # points sampled along a gap-only line's inside part for depth / over_land
+
+_DIST: dict[tuple[str, int], BoundaryDistance] = {}
+
+
+def _boundary_distance(region: Region) -> BoundaryDistance:
+    key = (region.id, id(region.geometry))
+    bd = _DIST.get(key)
+    if bd is None:
+        bd = BoundaryDistance(region.geometry)
+        if len(_DIST) > 16:
+            _DIST.clear()
+        _DIST[key] = bd
+    return bd
+
+
+def _as_region(region: Any, region_id: str | None) -> Region:
+    if isinstance(region, Region):
+        return region
+    if isinstance(region, str):
+        return get_region(region)
+    if isinstance(region, shapely.Geometry):
+        if not region_id:
+            raise ValueError("a bare geometry needs region_id=")
+        return Region(id=region_id, name=region_id, kind="aoi", geometry=region)
+    raise TypeError(f"region must be a country code / region id, a Region or a shapely geometry, not {type(region).__name__}")
+
+
+def _bisect(idx, x0, y0, x1, y1, start_state: np.ndarray) -> np.ndarray:
+    """Fraction along each segment (0 at x0,y0) where the inside state first differs from the
+    start state, by bisection (vectorised over segments)."""
+    lo = np.zeros(len(x0))
+    hi = np.ones(len(x0))
+    for _ in range(BISECT_STEPS):
+        mid = 0.5 * (lo + hi)
+        s = idx.contains(x0 + mid * (x1 - x0), y0 + mid * (y1 - y0))
+        same = s == start_state
+        lo = np.where(same, mid, lo)
+        hi = np.where(same, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def _group_extreme(group: np.ndarray, value: np.ndarray, *, largest: bool) -> np.ndarray:
+    """Indices (into value) of the top-K candidates per group within the ranking tolerance."""
+    if len(group) == 0:
+        return np.empty(0, dtype=np.int64)
+    df = pl.DataFrame({"g": group, "v": value, "i": np.arange(len(group))})
+    sign = -1.0 if largest else 1.0
+    df = df.with_columns((pl.col("v") * sign).alias("s"))
+    best = pl.col("s").min().over("g")
+    tol = pl.col("v").abs().max().over("g") * DEPTH_REL_TOL + DEPTH_ABS_TOL_KM
+    cand = (
+        df.filter(pl.col("s") <= best + tol)
+        .sort(["g", "s"])
+        .group_by("g", maintain_order=True)
+        .head(DEPTH_TOP_K)
+    )
+    return cand["i"].to_numpy()
+
+
+def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool):
+    """Per group: (group ids, position index, geodesic km) of the deepest / closest point."""
+    approx = bd.approx_km(lon, lat)
+    cand = _group_extreme(group, approx, largest=largest)
+    d, _, _ = bd.distance(lon[cand], lat[cand])
+    df = pl.DataFrame({"g": group[cand], "i": cand, "d": d})
+    df = df.sort(["g", "d"], descending=[False, largest]).group_by("g", maintain_order=True).first()
+    return df["g"].to_numpy(), df["i"].to_numpy(), df["d"].to_numpy()
+
+
+def _empty() -> pl.DataFrame:
+    return schema.empty(schema.AIRSPACE_EVENTS)
+
+
+def airspace_events(
+    obs: pl.DataFrame,
+    region: str | Region | shapely.Geometry,
+    *,
+    region_id: str | None = None,
+    max_gap_s: float | None = None,
+) -> pl.DataFrame:
+    """Entries of every flight into `region` (country code, region id, Region or geometry + region_id).
+
+    Returns schema.AIRSPACE_EVENTS rows (see the module docstring for the definitions); flights
+    are ordered by flight_id, entries by entry_index. Rows without flight_id or position are not
+    used (they cannot be placed on a flight's path).
+    """
+    reg = _as_region(region, region_id)
+    for c in ("flight_id", "time", "lat", "lon"):
+        if c not in obs.columns:
+            raise ValueError(
+                f"airspace_events needs column {c!r}" + (" (run the segmentation stage first)" if c == "flight_id" else "")
+            )
+    kind = reg.kind
+    cols = [pl.col("flight_id").cast(pl.String), pl.col("time").cast(schema.UTC_US),
+            pl.col("lat").cast(pl.Float64), pl.col("lon").cast(pl.Float64)]
+    cols.append(pl.col("icao24").cast(pl.String) if "icao24" in obs.columns else pl.lit(None, pl.String).alias("icao24"))
+    df = (
+        obs.select(cols)
+        .filter(
+            pl.col("flight_id").is_not_null() & pl.col("time").is_not_null()
+            & pl.col("lat").is_finite() & pl.col("lon").is_finite()
+            & (pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180)
+        )
+        .sort(["flight_id", "time"], maintain_order=True)
+    )
+    n = df.height
+    if n == 0:
+        return _empty()
+
+    fid_s = df["flight_id"]
+    fcode = (fid_s != fid_s.shift(1)).fill_null(True).cum_sum().to_numpy().astype(np.int64) - 1
+    nflights = int(fcode[-1]) + 1
+    t = df["time"].dt.epoch("us").to_numpy().astype(np.int64)
+    lon = df["lon"].to_numpy()
+    lat = df["lat"].to_numpy()
+    idx = region_index(reg)
+    geom = reg.geometry
+    shapely.prepare(geom)
+
+    inside = idx.contains(lon, lat)
+    key, out_cell = idx.surely_outside(lon, lat)
+
+    # segments i -> i+1
+    same = fcode[1:] == fcode[:-1]
+    dt = (t[1:] - t[:-1]).astype(np.float64)
+    drawn = same.copy()
+    if max_gap_s is not None:
+        drawn &= dt <= max_gap_s * 1e6
+    a_in, b_in = inside[:-1], inside[1:]
+    x0, y0, x1, y1 = lon[:-1], lat[:-1], lon[1:], lat[1:]
+
+    # --- observed entries: runs of inside positions joined by drawn segments
+    linked_prev = np.zeros(n, dtype=bool)
+    linked_prev[1:] = drawn & a_in  # previous position inside and joined to this one
+    linked_next = np.zeros(n, dtype=bool)
+    linked_next[:-1] = drawn & b_in
+    starts = np.flatnonzero(inside & ~linked_prev)
+    ends = np.flatnonzero(inside & ~linked_next)
+    nrun = len(starts)
+
+    # entry crossing on segment s-1 (outside -> inside), exit crossing on segment e (inside -> outside)
+    has_entry = np.zeros(nrun, dtype=bool)
+    has_entry[starts > 0] = drawn[starts[starts > 0] - 1]
+    has_exit = np.zeros(nrun, dtype=bool)
+    has_exit[ends < n - 1] = drawn[ends[ends < n - 1]]
+    seg_in = starts[has_entry] - 1
+    seg_out = ends[has_exit]
+    f_in = _bisect(idx, x0[seg_in], y0[seg_in], x1[seg_in], y1[seg_in], np.zeros(len(seg_in), bool))
+    f_out = _bisect(idx, x0[seg_out], y0[seg_out], x1[seg_out], y1[seg_out], np.ones(len(seg_out), bool))
+
+    entry_t = np.full(nrun, np.nan)
+    entry_x = lon[starts].astype(float).copy()
+    entry_y = lat[starts].astype(float).copy()
+    entry_t[has_entry] = t[seg_in] + f_in * dt[seg_in]
+    entry_x[has_entry] = x0[seg_in] + f_in * (x1[seg_in] - x0[seg_in])
+    entry_y[has_entry] = y0[seg_in] + f_in * (y1[seg_in] - y0[seg_in])
+    exit_t = np.full(nrun, np.nan)
+    exit_t[has_exit] = t[seg_out] + f_out * dt[seg_out]
+
+    run_of = np.cumsum(inside & ~linked_prev) - 1  # run number per inside position
+    in_pos = np.flatnonzero(inside)
+    run_in = run_of[in_pos]
+    land_in = land_index().contains(lon[in_pos], lat[in_pos])
+    run_land = np.zeros(nrun, dtype=bool)
+    np.logical_or.at(run_land, run_in, land_in)
+
+    bd = _boundary_distance(reg)
+    depth_km = np.full(nrun, np.nan)
+    depth_i = np.full(nrun, -1, dtype=np.int64)
+    if nrun:
+        g, i, d = _refined_extreme(bd, run_in, lon[in_pos], lat[in_pos], largest=True)
+        depth_km[g] = d
+        depth_i[g] = in_pos[i]
+
+    obs_rows = pl.DataFrame(
+        {
+            "_f": fcode[starts],
+            "basis": ["observed"] * nrun,
+            "entry_us": entry_t,
+            "exit_us": exit_t,
+            "first_us": t[starts].astype(np.float64),
+            "last_us": t[ends].astype(np.float64),
+            "n_obs_inside": (ends - starts + 1).astype(np.int64),
+            "over_land": run_land,
+            "max_depth_km": depth_km,
+            "depth_us": t[depth_i].astype(np.float64),
+            "max_depth_lat": lat[depth_i],
+            "max_depth_lon": lon[depth_i],
+            "cross_lat": entry_y,
+            "cross_lon": entry_x,
+        },
+        schema_overrides={"basis": pl.String},
+    )
+
+    # --- gap-only entries: both ends outside, the straight segment crosses the region
+    cand = np.flatnonzero(drawn & ~a_in & ~b_in & ~((key[:-1] == key[1:]) & out_cell[:-1]))
+    gap_rows = None
+    if len(cand):
+        lines = shapely.linestrings(np.stack([np.column_stack([x0[cand], x1[cand]]), np.column_stack([y0[cand], y1[cand]])], axis=-1))
+        hit = shapely.intersects(geom, lines)
+        seg = cand[hit]
+        if len(seg):
+            lines = lines[hit]
+            inter = shapely.intersection(lines, geom)  # exact inside part(s) of each line
+            coords, which = shapely.get_coordinates(inter, return_index=True)
+            length = shapely.length(lines)
+            frac = shapely.line_locate_point(lines[which], shapely.points(coords)) / np.where(length[which] > 0, length[which], 1.0)
+            fr = pl.DataFrame({"w": which, "f": frac}).group_by("w").agg(pl.col("f").min().alias("lo"), pl.col("f").max().alias("hi")).sort("w")
+            w = fr["w"].to_numpy()
+            lo = np.zeros(len(seg))
+            hi = np.zeros(len(seg))
+            lo[w], hi[w] = fr["lo"].to_numpy(), fr["hi"].to_numpy()
+            # sample the inside part for depth and land
+            k = np.linspace(0.0, 1.0, GAP_SAMPLES)
+            sf = lo[:, None] + (hi - lo)[:, None] * k[None, :]
+            sg = np.repeat(np.arange(len(seg)), GAP_SAMPLES)
+            sx = (x0[seg][:, None] + sf * (x1[seg] - x0[seg])[:, None]).ravel()
+            sy = (y0[seg][:, None] + sf * (y1[seg] - y0[seg])[:, None]).ravel()
+            st = (t[seg][:, None] + sf * dt[seg][:, None]).ravel()
+            ins = idx.contains(sx, sy)
+            gland = np.zeros(len(seg), dtype=bool)
+            np.logical_or.at(gland, sg[ins], land_index().contains(sx[ins], sy[ins]))
+            gdepth = np.full(len(seg), 0.0)
+            gdi = np.full(len(seg), -1, dtype=np.int64)
+            if ins.any():
+                si = np.flatnonzero(ins)
+                g, i, d = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
+                gdepth[g] = d
+                gdi[g] = si[i]
+            mid = np.where(gdi >= 0, gdi, np.arange(len(seg)) * GAP_SAMPLES + GAP_SAMPLES // 2)
+            gap_rows = pl.DataFrame(
+                {
+                    "_f": fcode[seg],
+                    "basis": ["gap_only"] * len(seg),
+                    "entry_us": t[seg] + lo * dt[seg],
+                    "exit_us": t[seg] + hi * dt[seg],
+                    "first_us": t[seg] + lo * dt[seg],
+                    "last_us": t[seg] + hi * dt[seg],
+                    "n_obs_inside": np.zeros(len(seg), dtype=np.int64),
+                    "over_land": gland,
+                    "max_depth_km": gdepth,
+                    "depth_us": st[mid],
+                    "max_depth_lat": sy[mid],
+                    "max_depth_lon": sx[mid],
+                    "cross_lat": y0[seg] + lo * (y1[seg] - y0[seg]),
+                    "cross_lon": x0[seg] + lo * (x1[seg] - x0[seg]),
+                },
+                schema_overrides={"basis": pl.String},
+            )
+    entries = pl.concat([obs_rows, gap_rows]) if gap_rows is not None else obs_rows
+
+    # --- flights that never entered: closest observed approach
+    entered_f = np.zeros(nflights, dtype=bool)
+    entered_f[entries["_f"].to_numpy()] = True
+    miss_pos = np.flatnonzero(~entered_f[fcode])
+    miss_rows = None
+    if len(miss_pos):
+        g, i, d = _refined_extreme(bd, fcode[miss_pos], lon[miss_pos], lat[miss_pos], largest=False)
+        p = miss_pos[i]
+        miss_rows = pl.DataFrame(
+            {"_f": g, "closest_km": d, "closest_us": t[p].astype(np.float64), "closest_lat": lat[p], "closest_lon": lon[p]}
+        )
+
+    flights = pl.DataFrame({"_f": np.arange(nflights), "flight_id": df["flight_id"].gather(np.flatnonzero(np.r_[True, ~same])),
+                            "icao24": df["icao24"].gather(np.flatnonzero(np.r_[True, ~same]))})
+
+    def ts(c: str) -> pl.Expr:
+        return pl.when(pl.col(c).is_nan()).then(None).otherwise(pl.col(c)).round(0).cast(pl.Int64).cast(schema.UTC_US)
+
+    ent = (
+        entries.with_columns(pl.coalesce(pl.col("entry_us").fill_nan(None), pl.col("first_us")).alias("_start"))
+        .sort(["_f", "_start"])
+        .with_columns(pl.int_range(pl.len()).over("_f").cast(pl.Int32).alias("entry_index"))
+        .join(flights, on="_f", how="left")
+        .select(
+            "flight_id",
+            "icao24",
+            pl.lit(True).alias("entered"),
+            "entry_index",
+            ts("entry_us").alias("entry_time"),
+            ts("exit_us").alias("exit_time"),
+            ((pl.coalesce(pl.col("exit_us").fill_nan(None), pl.col("last_us")) - pl.col("_start")) / 1e6).alias("duration_s"),
+            "n_obs_inside",
+            "basis",
+            "over_land",
+            "max_depth_km",
+            ts("depth_us").alias("max_depth_time"),
+            "max_depth_lat",
+            "max_depth_lon",
+            pl.lit(0.0).alias("closest_km"),
+            ts("_start").alias("closest_time"),
+            pl.col("cross_lat").alias("closest_lat"),
+            pl.col("cross_lon").alias("closest_lon"),
+        )
+    )
+    parts = [ent]
+    if miss_rows is not None:
+        parts.append(
+            miss_rows.join(flights, on="_f", how="left").select(
+                "flight_id",
+                "icao24",
+                pl.lit(False).alias("entered"),
+                pl.lit(None, pl.Int32).alias("entry_index"),
+                "closest_km",
+                ts("closest_us").alias("closest_time"),
+                "closest_lat",
+                "closest_lon",
+            )
+        )
+    out = pl.concat([schema.conform(p, schema.AIRSPACE_EVENTS).drop("region", "region_kind") for p in parts], how="vertical")
+    out = out.with_columns(pl.lit(reg.id).alias("region"), pl.lit(kind).alias("region_kind"))
+    return schema.conform(out.sort(["flight_id", "entry_index"], nulls_last=True), schema.AIRSPACE_EVENTS)
+
+
+def summarize(events: pl.DataFrame) -> dict:
+    """Counts with their definitions, for printing next to the events."""
+    e = events.filter(pl.col("entered"))
+    return {
+        "flights": events["flight_id"].n_unique(),
+        "flights_entered": e["flight_id"].n_unique(),
+        "flights_entered_observed": e.filter(pl.col("basis") == "observed")["flight_id"].n_unique(),
+        "entries": e.height,
+        "entries_observed": e.filter(pl.col("basis") == "observed").height,
+        "entries_gap_only": e.filter(pl.col("basis") == "gap_only").height,
+        "entries_over_land": e.filter(pl.col("over_land")).height,
+    }

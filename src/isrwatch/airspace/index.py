@@ -1,0 +1,180 @@
+"""Fast point-in-polygon for many points against a set of (possibly overlapping) polygons.
+
+A two-level grid, filled lazily for the cells points actually fall in:
+
+- coarse cells of 1°: each is "outside every polygon", "inside exactly polygon k", or mixed;
+- a mixed coarse cell gets FINE×FINE fine cells classified the same way against the polygons
+  clipped to that coarse cell; points in fine cells that a boundary crosses get the exact test
+  (shapely.contains_xy against the small clipped pieces, vectorised over point/piece pairs).
+
+So most points are answered by two array look-ups and only points within a few km of a boundary
+pay for an exact test. Where polygons overlap (a dependency inside its parent's area, a disputed
+area), the answer is the polygon with the lowest priority value (the caller passes area, so the
+smallest, most specific area wins).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+FINE = 32  # fine cells per coarse degree (≈3.5 km at the equator)
+NX, NY = 360, 180
+
+_UNKNOWN = -3
+_MIXED = -2
+_OUTSIDE = -1
+
+
+class PolygonIndex:
+    """locate(lon, lat) -> index of the containing polygon or -1, vectorised."""
+
+    def __init__(self, geoms, priority=None):
+        geoms = np.asarray(geoms, dtype=object)
+        self.geoms = geoms
+        self.n = len(geoms)
+        prio = np.zeros(self.n) if priority is None else np.asarray(priority, dtype=float)
+        # rank 0 = preferred when polygons overlap
+        self._rank = np.empty(self.n, dtype=np.int64)
+        self._rank[np.argsort(prio, kind="stable")] = np.arange(self.n)
+        shapely.prepare(geoms)
+        self._tree = shapely.STRtree(geoms)
+        self._coarse = np.full(NX * NY, _UNKNOWN, dtype=np.int32)
+        self._block = np.full(NX * NY, -1, dtype=np.int32)  # coarse cell -> fine block number
+        self._fine = np.empty(0, dtype=np.int32)  # block*FINE*FINE + offset -> state
+        # exact-test pieces per coarse cell: contiguous ranges into _piece_geom / _piece_owner
+        self._piece_start = np.zeros(NX * NY, dtype=np.int64)
+        self._piece_count = np.zeros(NX * NY, dtype=np.int64)
+        self._piece_geom: list = []
+        self._piece_owner: list[int] = []
+        self._pg = np.empty(0, dtype=object)
+        self._po = np.empty(0, dtype=np.int64)
+
+    # -- building -------------------------------------------------------------------------------
+    def _build(self, cids: np.ndarray) -> None:
+        cids = np.unique(cids)
+        cx = (cids % NX).astype(float) - 180.0
+        cy = (cids // NX).astype(float) - 90.0
+        boxes = shapely.box(cx, cy, cx + 1.0, cy + 1.0)
+        bi, gi = self._tree.query(boxes, predicate="intersects")
+        counts = np.bincount(bi, minlength=len(cids))
+        state = np.full(len(cids), _OUTSIDE, dtype=np.int32)
+        single = counts == 1
+        # one candidate: inside it if the box is covered, else mixed
+        first = np.full(len(cids), -1, dtype=np.int64)
+        first[bi[::-1]] = gi[::-1]
+        s_idx = np.flatnonzero(single)
+        if len(s_idx):
+            covered = shapely.contains_properly(self.geoms[first[s_idx]], boxes[s_idx])
+            state[s_idx[covered]] = first[s_idx[covered]]
+            state[s_idx[~covered]] = _MIXED
+        state[counts > 1] = _MIXED
+        self._coarse[cids] = state
+        mixed = np.flatnonzero(state == _MIXED)
+        if len(mixed):
+            order = np.argsort(bi, kind="stable")
+            starts = np.concatenate([[0], np.cumsum(counts)])
+            for m in mixed:  # one-time work per mixed cell the data touches
+                cand = gi[order[starts[m] : starts[m + 1]]]
+                self._build_fine(int(cids[m]), cx[m], cy[m], cand)
+            self._pg = np.asarray(self._piece_geom, dtype=object)
+            self._po = np.asarray(self._piece_owner, dtype=np.int64)
+
+    def _build_fine(self, cid: int, x0: float, y0: float, cand: np.ndarray) -> None:
+        pieces, owners = [], []
+        for g in cand:
+            # a hair wider than the cell so points on the cell's edge are interior to the piece
+            e = 1e-7
+            clipped = shapely.clip_by_rect(self.geoms[g], x0 - e, y0 - e, x0 + 1.0 + e, y0 + 1.0 + e)
+            if clipped.is_empty:
+                continue
+            for part in shapely.get_parts(clipped):
+                if part.geom_type in ("Polygon", "MultiPolygon") and not part.is_empty:
+                    shapely.prepare(part)
+                    pieces.append(part)
+                    owners.append(int(g))
+        self._piece_start[cid] = len(self._piece_geom)
+        self._piece_count[cid] = len(pieces)
+        self._piece_geom.extend(pieces)
+        self._piece_owner.extend(owners)
+
+        step = 1.0 / FINE
+        fx, fy = np.meshgrid(np.arange(FINE), np.arange(FINE))
+        fx = x0 + fx.ravel() * step
+        fy = y0 + fy.ravel() * step
+        fboxes = shapely.box(fx, fy, fx + step, fy + step)
+        nint = np.zeros(FINE * FINE, dtype=np.int32)
+        inside_of = np.full(FINE * FINE, _OUTSIDE, dtype=np.int32)
+        covered_any = np.zeros(FINE * FINE, dtype=bool)
+        for p, owner in zip(pieces, owners):
+            hit = shapely.intersects(p, fboxes)
+            nint += hit
+            cov = hit & shapely.contains_properly(p, fboxes)
+            inside_of[cov] = owner
+            covered_any |= cov
+        fine = np.where(nint == 0, _OUTSIDE, _MIXED).astype(np.int32)
+        clean = (nint == 1) & covered_any
+        fine[clean] = inside_of[clean]
+        self._block[cid] = len(self._fine) // (FINE * FINE)
+        self._fine = np.concatenate([self._fine, fine])
+
+    # -- queries --------------------------------------------------------------------------------
+    def cells(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(coarse cell id, fine cell global id or -1, state) per point; builds cells on demand."""
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        x = np.where(ok, lon, 0.0) + 180.0
+        y = np.where(ok, lat, 0.0) + 90.0
+        ix = np.minimum(x.astype(np.int64), NX - 1)
+        iy = np.minimum(y.astype(np.int64), NY - 1)
+        cid = iy * NX + ix
+        state = self._coarse[cid]
+        if (state == _UNKNOWN).any():
+            self._build(cid[state == _UNKNOWN])
+            state = self._coarse[cid]
+        fid = np.full(len(cid), -1, dtype=np.int64)
+        mixed = state == _MIXED
+        if mixed.any():
+            fxi = np.minimum(((x[mixed] - ix[mixed]) * FINE).astype(np.int64), FINE - 1)
+            fyi = np.minimum(((y[mixed] - iy[mixed]) * FINE).astype(np.int64), FINE - 1)
+            fid[mixed] = self._block[cid[mixed]].astype(np.int64) * (FINE * FINE) + fyi * FINE + fxi
+            state = state.copy()
+            state[mixed] = self._fine[fid[mixed]]
+        state = np.where(ok, state, _OUTSIDE).astype(np.int32)
+        return cid, fid, state
+
+    def locate(self, lon, lat) -> np.ndarray:
+        """Index of the containing polygon per point (-1 where none; NaN positions give -1)."""
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        cid, _, state = self.cells(lon, lat)
+        out = state.astype(np.int64)
+        todo = np.flatnonzero(state == _MIXED)
+        if len(todo) == 0:
+            return out
+        out[todo] = -1
+        counts = self._piece_count[cid[todo]]
+        pt = np.repeat(todo, counts)
+        offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        piece = self._piece_start[cid[pt]] + offs
+        hit = shapely.contains_xy(self._pg[piece], lon[pt], lat[pt])
+        pt, owner = pt[hit], self._po[piece[hit]]
+        if len(pt):
+            # overlapping owners: keep the preferred (lowest rank) per point
+            order = np.lexsort((self._rank[owner], pt))
+            pt, owner = pt[order], owner[order]
+            firsts = np.concatenate([[True], pt[1:] != pt[:-1]])
+            out[pt[firsts]] = owner[firsts]
+        return out
+
+    def contains(self, lon, lat) -> np.ndarray:
+        """Inside any polygon (bool per point)."""
+        return self.locate(lon, lat) >= 0
+
+    def surely_outside(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """(cell key, outside-flag) per point: points sharing a key whose cell lies wholly outside
+        every polygon are joined by segments that cannot touch any polygon (the cell is convex)."""
+        cid, fid, state = self.cells(lon, lat)
+        key = np.where(fid >= 0, NX * NY + fid, cid)
+        return key, state == _OUTSIDE
