@@ -333,6 +333,15 @@ def _trace_members(fh, path: Path) -> Iterator[tuple[str, bytes, ReaderError | N
             if data[:2] == io.GZIP_MAGIC:
                 data, gz_error = io.gunzip_bytes(data)
             yield member.name, data, gz_error
+        head = io.raw_head(path, 512)
+        if len(head) >= 262 and head[257:262] == b"ustar":
+            # an uncompressed archive cut at a member boundary looks complete to tarfile; only
+            # the missing end-of-archive blocks (two zero blocks) give the cut away
+            size = sum(p.stat().st_size for p in io.split_parts(path))
+            if size < tar.offset + 2 * tarfile.BLOCKSIZE:
+                raise ReaderError(
+                    "truncated_tar", f"{path.name}: archive ends without its end-of-archive marker (cut short?)"
+                )
     finally:
         tar.close()
 

@@ -273,6 +273,9 @@ def _record_array(path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:
                 df, err = _parse_or_salvage(body, path)
                 if df is not None:
                     yield df, []
+                # a cut gzip stream explains a broken last slice: report the cause
+                if error is not None:
+                    raise error
                 if err is not None:
                     raise err
             if error is not None:
