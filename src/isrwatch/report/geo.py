@@ -134,29 +134,41 @@ def _line_d(coords: np.ndarray) -> str:
     return "M" + _fmt(coords)
 
 
-def geometry_d(geom: shapely.Geometry, proj: Projection, clip: tuple[float, float, float, float]) -> str:
-    """SVG path data of a boundary, clipped to the lon/lat box and simplified for display."""
+def display_geometry(geom: shapely.Geometry, proj: Projection, clip: tuple[float, float, float, float]) -> shapely.Geometry:
+    """A boundary clipped to the lon/lat box, projected, and simplified for display."""
     if geom is None or geom.is_empty:
-        return ""
+        return shapely.GeometryCollection()
     g = shapely.clip_by_rect(geom, *clip)
     if g.is_empty:
-        return ""
+        return g
     g = shapely.transform(g, proj.coords)
-    g = shapely.simplify(g, REGION_TOLERANCE, preserve_topology=True)
-    parts = []
+    return shapely.simplify(g, REGION_TOLERANCE, preserve_topology=True)
+
+
+def flat_parts(g: shapely.Geometry) -> list[shapely.Geometry]:
+    """Polygons, lines and points of a geometry, collections and multi-parts opened up."""
+    out = []
     for part in shapely.get_parts(g):
-        for sub in shapely.get_parts(part) if part.geom_type.startswith(("Multi", "Geometry")) else [part]:
-            if sub.is_empty:
-                continue
-            if sub.geom_type == "Polygon":
-                for ring in [sub.exterior, *sub.interiors]:
-                    c = shapely.get_coordinates(ring)
-                    if len(c) >= 3:
-                        parts.append("M" + _fmt(c[:-1]) + "Z")
-            else:
-                c = shapely.get_coordinates(sub)
-                if len(c):
-                    parts.append(_line_d(c))
+        if part.geom_type.startswith(("Multi", "GeometryCollection")):
+            out.extend(flat_parts(part))
+        elif not part.is_empty:
+            out.append(part)
+    return out
+
+
+def geometry_d(geom: shapely.Geometry, proj: Projection, clip: tuple[float, float, float, float]) -> str:
+    """SVG path data of a boundary, clipped to the lon/lat box and simplified for display."""
+    parts = []
+    for sub in flat_parts(display_geometry(geom, proj, clip)):
+        if sub.geom_type == "Polygon":
+            for ring in [sub.exterior, *sub.interiors]:
+                c = shapely.get_coordinates(ring)
+                if len(c) >= 3:
+                    parts.append("M" + _fmt(c[:-1]) + "Z")
+        else:
+            c = shapely.get_coordinates(sub)
+            if len(c):
+                parts.append(_line_d(c))
     return "".join(parts)
 
 
@@ -184,18 +196,22 @@ def _simplified_runs(x: np.ndarray, y: np.ndarray, run: np.ndarray) -> list[np.n
     return out  # type: ignore[return-value]
 
 
-def track_paths(obs: pl.DataFrame, proj: Projection, n_flights: int, gap_s: float) -> dict[str, list]:
-    """Per flight index 0..n-1: solid path of observed stretches, dashed path across gaps, bbox.
+def track_runs(obs: pl.DataFrame, proj: Projection, gap_s: float) -> dict[str, np.ndarray | list]:
+    """Observed stretches and gap segments of every flight, projected and simplified.
 
     obs has columns i (flight index), time, lon, lat, sorted by i then time. A stretch ends where
     the next position of the same flight comes more than gap_s seconds later: the straight line
-    across that gap is not observed and is drawn dashed.
+    across that gap is not observed. Returns run_flight (flight index of each stretch), runs
+    (list of (n, 2) arrays), gap_flight and gaps ((k, 2, 2) segments), bounds (i, x0, y0, x1, y1).
     """
-    solid = [""] * n_flights
-    gaps = [""] * n_flights
-    bbox: list[list[float] | None] = [None] * n_flights
     if obs.height == 0:
-        return {"solid": solid, "gaps": gaps, "bbox": bbox}
+        return {
+            "run_flight": np.zeros(0, dtype=np.int64),
+            "runs": [],
+            "gap_flight": np.zeros(0, dtype=np.int64),
+            "gaps": np.zeros((0, 2, 2)),
+            "bounds": [],
+        }
     i = obs["i"].to_numpy()
     t = obs["time"].dt.epoch("us").to_numpy()
     x, y = proj.xy(obs["lon"].to_numpy(), obs["lat"].to_numpy())
@@ -203,29 +219,45 @@ def track_paths(obs: pl.DataFrame, proj: Projection, n_flights: int, gap_s: floa
     dt = np.r_[0, np.diff(t)]
     gap = ~new_flight & (dt > gap_s * 1e6)
     run = np.cumsum(new_flight | gap)
-    runs = _simplified_runs(x, y, run)
-    run_flight = i[np.flatnonzero(np.r_[True, run[1:] != run[:-1]])]
-    for fi, coords in zip(run_flight.tolist(), runs, strict=True):
-        solid[fi] += _line_d(coords)
-    for k in np.flatnonzero(gap).tolist():
-        gaps[int(i[k])] += f"M{x[k - 1]:.{DIGITS}f},{y[k - 1]:.{DIGITS}f}L{x[k]:.{DIGITS}f},{y[k]:.{DIGITS}f}"
+    k = np.flatnonzero(gap)
+    gaps = np.stack([np.column_stack([x[k - 1], y[k - 1]]), np.column_stack([x[k], y[k]])], axis=1)
     bounds = (
         pl.DataFrame({"i": i, "x": x, "y": y})
         .group_by("i")
         .agg(pl.col("x").min().alias("x0"), pl.col("y").min().alias("y0"), pl.col("x").max().alias("x1"), pl.col("y").max().alias("y1"))
+        .rows()
     )
-    for r in bounds.iter_rows():
+    return {
+        "run_flight": i[np.flatnonzero(np.r_[True, run[1:] != run[:-1]])],
+        "runs": _simplified_runs(x, y, run),
+        "gap_flight": i[k],
+        "gaps": gaps,
+        "bounds": bounds,
+    }
+
+
+def track_paths(obs: pl.DataFrame, proj: Projection, n_flights: int, gap_s: float) -> dict[str, list]:
+    """Per flight index 0..n-1: solid path of observed stretches, dashed path across gaps, bbox."""
+    tr = track_runs(obs, proj, gap_s)
+    solid = [""] * n_flights
+    gaps = [""] * n_flights
+    bbox: list[list[float] | None] = [None] * n_flights
+    for fi, coords in zip(tr["run_flight"].tolist(), tr["runs"], strict=True):
+        solid[fi] += _line_d(coords)
+    for fi, seg in zip(tr["gap_flight"].tolist(), tr["gaps"], strict=True):
+        gaps[fi] += f"M{_fmt(seg[:1])}L{_fmt(seg[1:])}"
+    for r in tr["bounds"]:
         bbox[int(r[0])] = [round(v, DIGITS) for v in r[1:]]
     return {"solid": solid, "gaps": gaps, "bbox": bbox}
 
 
-def entry_paths(obs: pl.DataFrame, entries: pl.DataFrame, proj: Projection) -> list[str]:
-    """Path data of each entry's stretch of track: positions between entry and exit time plus the
+def entry_runs(obs: pl.DataFrame, entries: pl.DataFrame, proj: Projection) -> list[np.ndarray | None]:
+    """Each entry's stretch of track, projected: positions between entry and exit time plus the
     position just before and just after, so the line reaches across the boundary crossing.
 
-    obs: i, time, lon, lat sorted by i, time. entries: e (entry index), i, entry_time, exit_time.
+    obs: i, time, lon, lat sorted by i, time. entries: e (0..n-1), i, entry_time, exit_time.
     """
-    out = [""] * entries.height
+    out: list[np.ndarray | None] = [None] * entries.height
     if entries.height == 0 or obs.height == 0:
         return out
     j = (
@@ -252,8 +284,13 @@ def entry_paths(obs: pl.DataFrame, entries: pl.DataFrame, proj: Projection) -> l
     runs = _simplified_runs(x, y, e)
     run_e = e[np.flatnonzero(np.r_[True, e[1:] != e[:-1]])]
     for ei, coords in zip(run_e.tolist(), runs, strict=True):
-        out[int(ei)] = _line_d(coords)
+        out[int(ei)] = coords
     return out
+
+
+def entry_paths(obs: pl.DataFrame, entries: pl.DataFrame, proj: Projection) -> list[str]:
+    """Path data of each entry's stretch of track (see entry_runs); empty when nothing to draw."""
+    return ["" if c is None else _line_d(c) for c in entry_runs(obs, entries, proj)]
 
 
 def dot_d(lon: float | None, lat: float | None, proj: Projection) -> str:

@@ -22,7 +22,6 @@ from typing import Any, Iterable
 
 import jinja2
 import polars as pl
-import shapely
 from markupsafe import Markup
 
 from isrwatch import paths, schema
@@ -126,19 +125,6 @@ def _flight_rows(ft: pl.DataFrame) -> tuple[list[dict], list[dict]]:
             }
         )
     return rows, data
-
-
-def _events(events: pl.DataFrame, ft: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
-    ev = model.conform(events, schema.AIRSPACE_EVENTS, "events")
-    return (
-        ev.join(ft.select("flight_id", "i", "callsign", "registration", "type_label"), on="flight_id", how="inner")
-        .sort("i", "region", "entry_index", nulls_last=True)
-        .with_row_index("e")
-        .with_columns(
-            pl.col("e").cast(pl.Int64),
-            pl.col("region").replace_strict(names, default=pl.col("region")).alias("region_name"),
-        )
-    )
 
 
 def _region_summary(ev: pl.DataFrame) -> list[dict]:
@@ -287,11 +273,7 @@ DB_TERMS = [
 
 
 def _attributions(regions: list[model.Region], ft: pl.DataFrame, pts: pl.DataFrame) -> dict[str, list[str]]:
-    boundaries: list[str] = []
-    for r in regions:
-        for a in r.attribution:
-            if a not in boundaries:
-                boundaries.append(a)
+    boundaries = view.attribution_lines(regions)
     src_cols = [c for c in ft.columns if c.endswith("_source")]
     sources = set()
     for c in src_cols:
@@ -337,27 +319,10 @@ def build_context(
     gap_s: float = GAP_S,
 ) -> dict[str, Any]:
     """Everything the template renders (also used by tests to inspect what will be drawn)."""
-    regs = model.normalise_regions(regions)
-    ft = view.flight_table(flights, aircraft, events)
-    pts = view.track_points(observations, ft)
-    cov = model.normalise_coverage(coverage)
-    names = {r.id: r.name for r in regs}
-    ev = _events(events, ft, names)
-
-    fallback = None
-    focus = [r for r in regs if r.kind in ("aoi", "sovereign")] or regs
-    if focus:
-        b = shapely.total_bounds([r.geometry for r in focus])
-        fallback = tuple(float(v) for v in b)
-    if pts.height:
-        lons, lats = pts["lon"].to_numpy(), pts["lat"].to_numpy()
-    else:  # no positions: frame the flights' first and last positions, else the regions
-        ends = pl.concat(
-            [ft.select(lon="first_lon", lat="first_lat"), ft.select(lon="last_lon", lat="last_lat")]
-        ).drop_nulls()
-        lons, lats = ends["lon"].to_numpy(), ends["lat"].to_numpy()
-    proj = geo.fit(lons, lats, fallback)
-    clip = geo.clip_box(proj)
+    p = view.prepare(
+        flights=flights, aircraft=aircraft, observations=observations, events=events, regions=regions, coverage=coverage
+    )
+    regs, ft, pts, ev, cov, proj, clip = p.regions, p.ft, p.pts, p.ev, p.coverage, p.proj, p.clip
 
     map_regions = []
     for n, r in enumerate(regs):

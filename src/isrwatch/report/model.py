@@ -178,52 +178,82 @@ def normalise_regions(regions: Iterable[Any] | None) -> list[Region]:
 
 
 def definition_label(defn: Any) -> str:
-    """Short name of a counting definition (a string, or a dict with name/label/id/unit)."""
+    """Short name of a counting definition: text, an object with a ``name`` (CountDefinition), or a
+    dict with name/label/id/kind."""
     if defn is None:
         return ""
     if isinstance(defn, str):
         return defn
+    name = getattr(defn, "name", None)
+    if isinstance(name, str) and name:
+        return name
     d = as_dict(defn) if not isinstance(defn, dict) else defn
-    for key in ("name", "label", "id", "key", "definition", "unit", "what"):
+    for key in ("name", "label", "id", "key", "kind", "definition", "unit", "what"):
         if d.get(key) not in (None, ""):
-            return text(d[key])
+            return text(d[key]).replace("_", " ")
     return text(d)
 
 
-def definition_filters(defn: Any) -> str:
-    """Everything in a definition dict other than its name, as key: value text."""
-    if defn is None or isinstance(defn, str):
-        return ""
-    d = as_dict(defn) if not isinstance(defn, dict) else defn
-    name_key = next((k for k in ("name", "label", "id", "key") if d.get(k) not in (None, "")), None)
-    return text({k: v for k, v in d.items() if k != name_key})
+def _sentence(item: Any, d: dict[str, Any], defn: Any) -> str:
+    for obj in (d.get("sentence"), getattr(item, "sentence", None), getattr(defn, "sentence", None)):
+        if callable(obj):
+            obj = obj()
+        if obj:
+            return text(obj)
+    if isinstance(defn, dict):
+        return text({k: v for k, v in defn.items() if k not in ("name", "label")})
+    return ""
 
 
 def normalise_counts(count_table: Any) -> dict[str, Any]:
     """Counts side by side: {"columns": [...], "rows": [[...], ...], "labels": [...]}.
 
-    Accepts a Polars table (rendered column by column; the definition label is read from the
-    first of name/definition/label/id columns), or a list of count results each with ``n``,
-    ``definition`` (dict or text) and ``sentence`` (plus optional ``name``).
+    Accepts the count stage's table (COUNT_TABLE: name, n, n_upper, sentence, notes, ...), a list
+    of count results (CountResult, or dicts with n or count, definition, sentence, notes,
+    n_upper), or any other table, which is shown column by column.
     """
     if count_table is None:
         return {"columns": [], "rows": [], "labels": []}
     if isinstance(count_table, (pl.DataFrame, pl.LazyFrame)):
         df = _frame(count_table, "count_table")
-        label_col = next((c for c in ("name", "definition", "label", "id") if c in df.columns), None)
-        rows = [[text(r.get(c)) for c in df.columns] for r in df.to_dicts()]
-        labels = [text(r.get(label_col)) if label_col else "" for r in df.to_dicts()]
-        return {"columns": list(df.columns), "rows": rows, "labels": labels}
-    if not isinstance(count_table, Sequence) or isinstance(count_table, str):
-        count_table = [count_table]
+        if not {"n", "name"} <= set(df.columns):
+            label_col = next((c for c in ("definition", "label", "id", "kind") if c in df.columns), None)
+            dicts = df.to_dicts()
+            return {
+                "columns": list(df.columns),
+                "rows": [[text(r.get(c)) for c in df.columns] for r in dicts],
+                "labels": [text(r.get(label_col)) if label_col else "" for r in dicts],
+            }
+        items: list[Any] = df.to_dicts()
+    elif isinstance(count_table, Sequence) and not isinstance(count_table, str):
+        items = list(count_table)
+    else:
+        items = [count_table]
     rows, labels = [], []
-    for item in count_table:
+    for item in items:
         d = as_dict(item)
         defn = d.get("definition")
         label = text(d.get("name")) or definition_label(defn)
-        rows.append([label, definition_filters(defn), text(d.get("n")), text(d.get("sentence"))])
+        n = d.get("n", d.get("count"))
+        upper = d.get("n_upper")
+        rows.append(
+            [
+                label,
+                text(n),
+                text(upper) if upper is not None and upper != n else "",
+                _sentence(item, d, defn),
+                text(d.get("notes")),
+            ]
+        )
         labels.append(label)
-    return {"columns": ["Definition", "What and filters", "n", "In words"], "rows": rows, "labels": labels}
+    columns = ["Definition", "n", "Could be up to", "In words", "Notes"]
+    # drop columns empty in every row (no upper bounds, no notes)
+    keep = [k for k in range(len(columns)) if k < 2 or any(r[k] for r in rows)]
+    return {
+        "columns": [columns[k] for k in keep],
+        "rows": [[r[k] for k in keep] for r in rows],
+        "labels": labels,
+    }
 
 
 def normalise_verdicts(verdicts: Iterable[Any] | None) -> list[dict[str, Any]]:

@@ -3,10 +3,13 @@ counted flights joined with their aircraft and their airspace entries, colours, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
+import shapely
 
 from isrwatch import schema
-from isrwatch.report import model
+from isrwatch.report import geo, model
 
 TIME_FMT = "%Y-%m-%d %H:%MZ"
 
@@ -140,3 +143,59 @@ def sorties_per_day(ft: pl.DataFrame, coverage: pl.DataFrame) -> dict:
 
 def type_colours(types: list[str]) -> dict[str, str]:
     return {t: PALETTE[n % len(PALETTE)] if t != "unknown type" else "#b0b0b0" for n, t in enumerate(types)}
+
+
+def events_table(events, ft: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
+    """Airspace events of the counted flights with index e, flight index i and the region's name."""
+    ev = model.conform(events, schema.AIRSPACE_EVENTS, "events")
+    return (
+        ev.join(ft.select("flight_id", "i", "callsign", "registration", "type_label"), on="flight_id", how="inner")
+        .sort("i", "region", "entry_index", nulls_last=True)
+        .with_row_index("e")
+        .with_columns(
+            pl.col("e").cast(pl.Int64),
+            pl.col("region").replace_strict(names, default=pl.col("region")).alias("region_name"),
+        )
+    )
+
+
+@dataclass
+class Prepared:
+    """The inputs brought into shape once, for the page, the figures and the exports."""
+
+    ft: pl.DataFrame  # flight_table()
+    pts: pl.DataFrame  # track_points()
+    ev: pl.DataFrame  # events_table()
+    regions: list[model.Region]
+    coverage: pl.DataFrame
+    proj: geo.Projection
+    clip: tuple[float, float, float, float]
+
+
+def prepare(*, flights, aircraft, observations, events, regions, coverage=None) -> Prepared:
+    regs = model.normalise_regions(regions)
+    ft = flight_table(flights, aircraft, events)
+    pts = track_points(observations, ft)
+    ev = events_table(events, ft, {r.id: r.name for r in regs})
+    fallback = None
+    focus = [r for r in regs if r.kind in ("aoi", "sovereign")] or regs
+    if focus:
+        fallback = tuple(float(v) for v in shapely.total_bounds([r.geometry for r in focus]))
+    if pts.height:
+        lons, lats = pts["lon"].to_numpy(), pts["lat"].to_numpy()
+    else:  # no positions: frame the flights' first and last positions, else the regions
+        ends = pl.concat(
+            [ft.select(lon="first_lon", lat="first_lat"), ft.select(lon="last_lon", lat="last_lat")]
+        ).drop_nulls()
+        lons, lats = ends["lon"].to_numpy(), ends["lat"].to_numpy()
+    proj = geo.fit(lons, lats, fallback)
+    return Prepared(ft, pts, ev, regs, model.normalise_coverage(coverage), proj, geo.clip_box(proj))
+
+
+def attribution_lines(regions: list[model.Region]) -> list[str]:
+    out: list[str] = []
+    for r in regions:
+        for a in r.attribution:
+            if a not in out:
+                out.append(a)
+    return out
