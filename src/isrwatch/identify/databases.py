@@ -201,7 +201,7 @@ def read_aircraft_db(path: str | Path) -> LoadedDb:
             encoding="utf8-lossy",
         )
         # "\;" escapes a semicolon inside a field (csv.writer escapechar in the upstream script)
-        parts = pl.col("line").str.replace_all(r"\\;", "\x00", literal=True).str.split(";")
+        parts = pl.col("line").str.replace_all("\\;", "\x00", literal=True).str.split(";")
         df = lines.select(
             [
                 parts.list.get(i, null_on_oob=True).str.replace_all("\x00", ";", literal=True).alias(name)
