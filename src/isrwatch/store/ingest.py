@@ -1,0 +1,629 @@
+"""Ingest: files of position reports into the store, counted, deduplicated, one transaction each.
+
+Every row a reader reads ends up in exactly one of three counts, per file and in total:
+
+    rows_read == rows_stored + rows_rejected + rows_duplicate
+
+- rows_rejected: the reader's rejects (by reason), plus rows the store refuses itself
+  (``missing_key``: null or NaN icao24/time/lat/lon) and rows a reader read but did not
+  account for (``reader_unaccounted``, which would be a reader bug — counted, not hidden).
+- rows_duplicate: rows whose key (icao24, time, lat, lon) is already in the store, or
+  appeared earlier in the same file. The first occurrence in the file wins.
+
+Re-ingesting a file: when a file with the same sha256 was already ingested completely
+(status ``completed``), ingest() does not read it again. It reports
+``skipped_already_ingested=True`` with the counts a re-read would give — rows_read and
+rows_rejected (and reasons) as the first time, every other row a duplicate, rows_stored 0 —
+so the invariant holds, and logs the attempt with status ``skipped``. ``force=True`` reads the
+file anyway (rows are then deduplicated against the store, with the same outcome).
+
+Atomicity: all of a file's inserts (observations, aircraft facts, rejects, log row) run in
+one transaction; an exception, or the process being killed, leaves the store as it was.
+The one exception by design is damage in the file (a ReaderError such as a truncated gzip,
+or an OSError mid-read): the rows read before the damage are kept and committed, the ingest
+is logged with status ``error`` and the message, and the damage is recorded as a reject
+reason with n_rows = 0 — the rows after the damage were never read, so their number is
+unknown and they are not in rows_read either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time as _time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from isrwatch import schema
+from isrwatch.store.db import KEY, OBS_COLUMNS
+
+# Reader batches are buffered up to this many rows per INSERT: each statement has a fixed
+# cost, and a multi-chunk Arrow table lets DuckDB scan it with every thread.
+CHUNK_ROWS = 2_000_000
+# Detail samples kept per reject reason and ingest.
+SAMPLES = 5
+
+_OBS_SCHEMA = pl.Schema(schema.OBSERVATIONS)
+_AIRCRAFT_FIELDS = ["registration", "type_code", "type_description", "operator", "db_flags"]
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did. to_dict() gives the stable JSON keys."""
+
+    path: str
+    format: str | None = None
+    feed: str | None = None
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    error: str | None = None  # "reason: message", or None
+    sha256: str | None = None
+    skipped_already_ingested: bool = False
+    ingest_id: int | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "feed": self.feed,
+            "rows_read": self.rows_read,
+            "rows_stored": self.rows_stored,
+            "rows_rejected": self.rows_rejected,
+            "rows_duplicate": self.rows_duplicate,
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "error": self.error,
+            "sha256": self.sha256,
+            "skipped_already_ingested": self.skipped_already_ingested,
+            "ingest_id": self.ingest_id,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class StoreReadError(Exception):
+    """Input the store's own readers (import_parquet) cannot use; .reason is the reject reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _first_line(text: str) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _damage_reason(exc: BaseException) -> str | None:
+    """The reject reason for damage met mid-file, or None for an error that must roll back."""
+    try:
+        from isrwatch.sources import ReaderError
+    except ImportError:  # readers not installed yet: recognise the documented API by name
+        ReaderError = None  # noqa: N806
+    if isinstance(exc, StoreReadError):
+        return exc.reason
+    if ReaderError is not None and isinstance(exc, ReaderError):
+        return str(getattr(exc, "reason", None) or "reader_error")
+    if ReaderError is None and type(exc).__name__ == "ReaderError":
+        return str(getattr(exc, "reason", None) or "reader_error")
+    if isinstance(exc, (OSError, EOFError)):
+        return "unreadable"
+    return None
+
+
+def _message(exc: BaseException) -> str:
+    """One line of an exception's message, without the reason a ReaderError repeats."""
+    text = getattr(exc, "message", None) or str(exc)
+    return _first_line(text) or type(exc).__name__
+
+
+def _parts(path: Path) -> list[Path]:
+    """The files a path stands for: every part of a split archive (x.tar.aa, x.tar.ab, ...)."""
+    try:
+        from isrwatch.sources.io import split_parts
+    except ImportError:
+        return [path]
+    return split_parts(path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    for part in _parts(path):
+        with open(part, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)  # releases the GIL: runs beside the reader
+    return digest.hexdigest()
+
+
+class _Hasher(threading.Thread):
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True, name="isrwatch-sha256")
+        self.path = path
+        self.value: str | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = _sha256(self.path)
+        except BaseException as exc:  # reported in the result, not lost
+            self.error = exc
+
+
+class _Writer:
+    """Accumulates one file's batches and writes them inside the caller's transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, ingest_id: int, feed_hint: str) -> None:
+        self.con = con
+        self.ingest_id = ingest_id
+        self.feed_hint = feed_hint
+        self.rows_read = 0
+        self.rows_stored = 0
+        self.rows_duplicate = 0
+        self.rejects: dict[tuple[str, str], list] = {}  # (feed, reason) -> [n_rows, samples]
+        self.feeds: set[str] = set()
+        self._buffer: list[pl.DataFrame] = []
+        self._buffered = 0
+        self._aircraft: list[pl.DataFrame] = []
+        self._aircraft_rows = 0
+
+    # --- counting -------------------------------------------------------------------------
+    def reject(self, reason: str, n_rows: int, detail: str | None, feed: str | None = None) -> None:
+        entry = self.rejects.setdefault((feed or self.feed_hint, reason), [0, []])
+        entry[0] += int(n_rows)
+        if detail is not None and len(entry[1]) < SAMPLES:
+            entry[1].append(detail)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(n for n, _ in self.rejects.values())
+
+    def rejected_by_reason(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (_, reason), (n, _) in self.rejects.items():
+            out[reason] = out.get(reason, 0) + n
+        return out
+
+    # --- batches --------------------------------------------------------------------------
+    def add(self, batch: Any) -> None:
+        obs: pl.DataFrame = batch.observations
+        rej: pl.DataFrame = batch.rejects
+        aircraft: pl.DataFrame = batch.aircraft
+        if obs.schema != _OBS_SCHEMA:
+            obs = schema.conform(obs, schema.OBSERVATIONS)
+        n_rej = 0
+        if rej.height:
+            n_rej = int(rej["n_rows"].sum() or 0)
+            grouped = (
+                rej.with_columns(pl.col("feed").fill_null(self.feed_hint))
+                .group_by("feed", "reason")
+                .agg(pl.col("n_rows").sum(), pl.col("detail").drop_nulls().head(SAMPLES))
+            )
+            for feed, reason, n, details in grouped.iter_rows():
+                entry = self.rejects.setdefault((feed, str(reason)), [0, []])
+                entry[0] += int(n or 0)
+                entry[1].extend(details[: SAMPLES - len(entry[1])])
+        accounted = obs.height + n_rej
+        declared = int(batch.rows_read)
+        if declared > accounted:
+            self.reject(
+                "reader_unaccounted",
+                declared - accounted,
+                f"the reader read {declared} rows but returned {accounted} (observations + rejects)",
+            )
+        self.rows_read += max(declared, accounted)
+        if aircraft is not None and aircraft.height:
+            self._add_aircraft(aircraft, obs)
+        if obs.height:
+            self._buffer.append(obs)
+            self._buffered += obs.height
+            if self._buffered >= CHUNK_ROWS:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered observations: refuse keyless rows, drop duplicates, insert."""
+        if not self._buffer:
+            return
+        df = pl.concat(self._buffer, how="vertical", rechunk=False) if len(self._buffer) > 1 else self._buffer[0]
+        self._buffer, self._buffered = [], 0
+
+        bad = pl.any_horizontal([pl.col(c).is_null() for c in KEY]) | pl.col("lat").is_nan() | pl.col("lon").is_nan()
+        n_bad = df.select(bad.sum()).item()
+        if n_bad:
+            self.reject("missing_key", n_bad, "null or NaN in icao24, time, lat or lon")
+            df = df.filter(~bad)
+        if not df.height:
+            return
+        self.feeds.update(df["feed"].drop_nulls().unique().to_list())
+
+        n_in = df.height
+        df = _drop_repeats(df)
+        self.rows_duplicate += n_in - df.height
+
+        tmin, tmax = df["time"].min(), df["time"].max()
+        cols = ", ".join(OBS_COLUMNS)
+        on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
+        self.con.register("_isrwatch_chunk", df.to_arrow())
+        try:
+            # The store side is cut to the chunk's time span first: DuckDB's zone maps then
+            # skip row groups of other days, so the cost follows the chunk, not the store.
+            inserted = self.con.execute(
+                f"""INSERT INTO observations ({cols}, ingest_id)
+                SELECT {', '.join('b.' + c for c in OBS_COLUMNS)}, $id
+                FROM _isrwatch_chunk b
+                ANTI JOIN (SELECT {', '.join(KEY)} FROM observations
+                           WHERE time BETWEEN $tmin AND $tmax) o
+                ON {on}""",
+                {"id": self.ingest_id, "tmin": tmin, "tmax": tmax},
+            ).fetchall()[0][0]
+        finally:
+            self.con.unregister("_isrwatch_chunk")
+        self.rows_stored += int(inserted)
+        self.rows_duplicate += df.height - int(inserted)
+
+    # --- aircraft facts -------------------------------------------------------------------
+    def _add_aircraft(self, aircraft: pl.DataFrame, obs: pl.DataFrame) -> None:
+        facts = schema.conform(aircraft, schema.FEED_AIRCRAFT).filter(pl.col("icao24").is_not_null())
+        facts = facts.with_columns(pl.col("source").fill_null(self.feed_hint))
+        seen = (
+            obs.lazy()
+            .join(facts.lazy().select("icao24").unique(), on="icao24", how="semi")
+            .group_by("icao24")
+            .agg(first_seen=pl.col("time").min(), last_seen=pl.col("time").max())
+            .collect()
+        )
+        facts = facts.join(seen, on="icao24", how="left")
+        self._aircraft.append(facts)
+        self._aircraft_rows += facts.height
+        if self._aircraft_rows > 200_000:  # keep memory bounded on long snapshot logs
+            self._aircraft = [_reduce_aircraft(pl.concat(self._aircraft))]
+            self._aircraft_rows = self._aircraft[0].height
+
+    def write_aircraft(self) -> None:
+        if not self._aircraft:
+            return
+        facts = _reduce_aircraft(pl.concat(self._aircraft))
+        self._aircraft = []
+        # Latest wins per field: facts seen later replace earlier ones, but a missing (null)
+        # value never erases a known one.
+        newer = "(aircraft_feed.last_seen IS NULL OR EXCLUDED.last_seen >= aircraft_feed.last_seen)"
+        sets = [
+            f"{f} = CASE WHEN {newer} THEN coalesce(EXCLUDED.{f}, aircraft_feed.{f})"
+            f" ELSE coalesce(aircraft_feed.{f}, EXCLUDED.{f}) END"
+            for f in _AIRCRAFT_FIELDS
+        ]
+        sets += [
+            "first_seen = least(aircraft_feed.first_seen, EXCLUDED.first_seen)",
+            "last_seen = greatest(aircraft_feed.last_seen, EXCLUDED.last_seen)",
+            f"ingest_id = CASE WHEN {newer} THEN EXCLUDED.ingest_id ELSE aircraft_feed.ingest_id END",
+        ]
+        self.con.register("_isrwatch_aircraft", facts.to_arrow())
+        try:
+            self.con.execute(
+                f"""INSERT INTO aircraft_feed
+                (icao24, source, {', '.join(_AIRCRAFT_FIELDS)}, first_seen, last_seen, ingest_id)
+                SELECT icao24, source, {', '.join(_AIRCRAFT_FIELDS)}, first_seen, last_seen, $id
+                FROM _isrwatch_aircraft
+                ON CONFLICT (icao24, source) DO UPDATE SET {', '.join(sets)}""",
+                {"id": self.ingest_id},
+            ).fetchall()
+        finally:
+            self.con.unregister("_isrwatch_aircraft")
+
+    def write_rejects(self) -> None:
+        if not self.rejects:
+            return
+        table = pl.DataFrame(
+            {
+                "ingest_id": [self.ingest_id] * len(self.rejects),
+                "feed": [feed for feed, _ in self.rejects],
+                "reason": [reason for _, reason in self.rejects],
+                "n_rows": [n for n, _ in self.rejects.values()],
+                "samples": [samples for _, samples in self.rejects.values()],
+            },
+            schema={
+                "ingest_id": pl.Int64,
+                "feed": pl.String,
+                "reason": pl.String,
+                "n_rows": pl.Int64,
+                "samples": pl.List(pl.String),
+            },
+        )
+        self.con.register("_isrwatch_rejects", table.to_arrow())
+        try:
+            self.con.execute(
+                "INSERT INTO rejects (ingest_id, feed, reason, n_rows, samples)"
+                " SELECT ingest_id, feed, reason, n_rows, samples FROM _isrwatch_rejects"
+            ).fetchall()
+        finally:
+            self.con.unregister("_isrwatch_rejects")
+
+
+def _drop_repeats(df: pl.DataFrame) -> pl.DataFrame:
+    """Keep the first row of each key (icao24, time, lat, lon) within the chunk.
+
+    A 64-bit hash sorted with NumPy finds candidate repeats cheaply; only rows whose hash
+    repeats are compared exactly, so a hash collision can never drop a distinct row.
+    """
+    h = df.select(pl.struct(KEY).hash()).to_series().to_numpy()
+    s = np.sort(h)
+    repeated = s[1:][s[1:] == s[:-1]]
+    if not repeated.size:
+        return df
+    candidates = np.flatnonzero(np.isin(h, np.unique(repeated)))
+    first = df[candidates].select(pl.struct(KEY).is_first_distinct()).to_series().to_numpy()
+    keep = np.ones(df.height, dtype=bool)
+    keep[candidates[~first]] = False
+    return df.filter(pl.Series(keep))
+
+
+def _reduce_aircraft(facts: pl.DataFrame) -> pl.DataFrame:
+    """One row per (icao24, source): the latest non-null value of each fact."""
+    return (
+        facts.sort("last_seen", nulls_last=False, maintain_order=True)
+        .group_by("icao24", "source")
+        .agg(
+            *[pl.col(f).drop_nulls().last() for f in _AIRCRAFT_FIELDS],
+            pl.col("first_seen").min(),
+            pl.col("last_seen").max(),
+        )
+    )
+
+
+def _log(con: duckdb.DuckDBPyConnection, result: IngestResult, *, size: int | None, started: datetime,
+         status: str) -> None:
+    con.execute(
+        """INSERT INTO ingest_log (ingest_id, path, sha256, size_bytes, format, feed, started, finished,
+        status, rows_read, rows_stored, rows_rejected, rows_duplicate, error)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            result.ingest_id, result.path, result.sha256, size, result.format, result.feed, started,
+            _now(), status, result.rows_read, result.rows_stored, result.rows_rejected,
+            result.rows_duplicate, result.error,
+        ],
+    ).fetchall()
+
+
+def _next_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT nextval('ingest_id_seq')").fetchall()[0][0])
+
+
+def ingest_batches(
+    con: duckdb.DuckDBPyConnection,
+    batches: Iterable[Any],
+    *,
+    path: str | os.PathLike,
+    fmt: str | None = None,
+    feed: str | None = None,
+    sha256: str | Callable[[], str | None] | None = None,
+    size_bytes: int | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Store an iterable of reader Batch objects as one ingest, in one transaction.
+
+    ``batches`` yields objects with observations / rejects / aircraft DataFrames and rows_read
+    (isrwatch.sources.Batch). A ReaderError (or OSError) raised by the iterable keeps what came
+    before it (see the module docstring); any other exception rolls the whole file back and
+    propagates. ``sha256`` may be a callable, resolved once the batches are consumed.
+    ``progress(rows_read_so_far)`` is called after each batch.
+    """
+    started = _now()
+    t0 = _time.perf_counter()
+    result = IngestResult(path=str(path), format=fmt, feed=feed)
+    order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    # Unordered inserts run in parallel; the setting is put back before returning.
+    con.execute("SET preserve_insertion_order = false").fetchall()
+    try:
+        result = _ingest_in_transaction(con, batches, result, sha256, size_bytes, progress, started)
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}").fetchall()
+    result.seconds = _time.perf_counter() - t0
+    assert result.rows_read == result.rows_stored + result.rows_rejected + result.rows_duplicate
+    return result
+
+
+def _ingest_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    batches: Iterable[Any],
+    result: IngestResult,
+    sha256: str | Callable[[], str | None] | None,
+    size_bytes: int | None,
+    progress: Progress | None,
+    started: datetime,
+) -> IngestResult:
+    con.begin()
+    try:
+        result.ingest_id = _next_id(con)
+        writer = _Writer(con, result.ingest_id, result.feed or Path(result.path).name)
+        try:
+            for batch in batches:
+                writer.add(batch)
+                if progress is not None:
+                    progress(writer.rows_read)
+        except Exception as exc:
+            reason = _damage_reason(exc)
+            if reason is None:
+                raise
+            message = _message(exc)
+            result.error = f"{reason}: {message}"
+            writer.reject(reason, 0, f"after {writer.rows_read} rows: {message}")
+        writer.flush()
+        writer.write_aircraft()
+        writer.write_rejects()
+        result.rows_read = writer.rows_read
+        result.rows_stored = writer.rows_stored
+        result.rows_duplicate = writer.rows_duplicate
+        result.rows_rejected = writer.rows_rejected
+        result.rejected_by_reason = writer.rejected_by_reason()
+        if result.feed is None and writer.feeds:
+            result.feed = ",".join(sorted(writer.feeds))
+        result.sha256 = sha256() if callable(sha256) else sha256
+        _log(con, result, size=size_bytes, started=started, status="error" if result.error else "completed")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return result
+
+
+def _previous(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
+    rows = con.execute(
+        """SELECT ingest_id, rows_read, rows_stored, rows_rejected, rows_duplicate
+        FROM ingest_log WHERE sha256 = ? AND status = 'completed' ORDER BY ingest_id DESC LIMIT 1""",
+        [sha256],
+    ).fetchall()
+    return rows[0] if rows else None
+
+
+def _log_only(con: duckdb.DuckDBPyConnection, result: IngestResult, *, size: int | None, started: datetime,
+              status: str) -> IngestResult:
+    con.begin()
+    try:
+        result.ingest_id = _next_id(con)
+        if result.error:
+            reason = result.error.split(":", 1)[0]
+            con.execute(
+                "INSERT INTO rejects VALUES (?, ?, ?, 0, ?)",
+                [result.ingest_id, result.feed or Path(result.path).name, reason, [result.error]],
+            ).fetchall()
+        _log(con, result, size=size, started=started, status=status)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return result
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    path: str | os.PathLike,
+    *,
+    fmt: str | None = None,
+    feed: str | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+    batch_rows: int = 250_000,
+) -> IngestResult:
+    """Read one file with isrwatch.sources and store it (see the module docstring).
+
+    Returns the counts; never raises for bad input: an unreadable or unrecognised file, or
+    damage mid-file, comes back with ``error`` set ("reason: message") and is logged.
+    A file already ingested completely (same sha256) is skipped unless ``force``.
+    """
+    from isrwatch.sources import detect_format, read
+
+    return ingest_with(
+        con,
+        path,
+        detect=detect_format,
+        reader=lambda p, f: read(p, fmt=f, feed=feed, batch_rows=batch_rows),
+        fmt=fmt,
+        feed=feed,
+        progress=progress,
+        force=force,
+    )
+
+
+def ingest_with(
+    con: duckdb.DuckDBPyConnection,
+    path: str | os.PathLike,
+    *,
+    detect: Callable[[Path], str | None],
+    reader: Callable[[Path, str | None], Iterable[Any]],
+    fmt: str | None = None,
+    feed: str | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> IngestResult:
+    """ingest() with the format detector and the reader passed in (import_parquet, tests)."""
+    path = Path(path)
+    started = _now()
+    t0 = _time.perf_counter()
+    result = IngestResult(path=str(path), format=fmt, feed=feed)
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a directory")
+        size = sum(p.stat().st_size for p in _parts(path))
+    except OSError as exc:
+        result.error = f"unreadable: {_message(exc)}"
+        return _log_only(con, result, size=None, started=started, status="error")
+
+    if result.format is None:
+        try:
+            result.format = detect(path)
+        except Exception as exc:
+            reason = _damage_reason(exc)
+            if reason is None:
+                raise
+            result.error = f"{reason}: {_message(exc)}"
+        if result.error is None and not result.format:
+            result.error = "unknown_format: the file's format could not be recognised (use --format)"
+        if result.error:
+            return _log_only(con, result, size=size, started=started, status="error")
+
+    # A repeat can only match a completed ingest of the same size: hash first only then,
+    # otherwise hash beside the read.
+    hasher: _Hasher | None = None
+    same_size = 0
+    if not force:
+        same_size = con.execute(
+            "SELECT count(*) FROM ingest_log WHERE status = 'completed' AND size_bytes = ?", [size]
+        ).fetchall()[0][0]
+    if same_size:
+        try:
+            result.sha256 = _sha256(path)
+        except OSError as exc:
+            result.error = f"unreadable: {_message(exc)}"
+            return _log_only(con, result, size=size, started=started, status="error")
+        prior = _previous(con, result.sha256)
+        if prior is not None:
+            prior_id, rows_read, rows_stored, rows_rejected, rows_duplicate = prior
+            reasons = con.execute(
+                "SELECT reason, sum(n_rows)::BIGINT FROM rejects WHERE ingest_id = ? GROUP BY reason",
+                [prior_id],
+            ).fetchall()
+            result.rows_read = rows_read
+            result.rows_rejected = rows_rejected
+            result.rows_duplicate = rows_stored + rows_duplicate
+            result.rejected_by_reason = {r: int(n) for r, n in reasons}
+            result.skipped_already_ingested = True
+            if progress is not None:
+                progress(rows_read)
+            _log_only(con, result, size=size, started=started, status="skipped")
+            result.seconds = _time.perf_counter() - t0
+            return result
+    else:
+        hasher = _Hasher(path)
+        hasher.start()
+
+    def sha() -> str | None:
+        if hasher is None:
+            return result.sha256
+        hasher.join()
+        return hasher.value
+
+    def batches() -> Iterable[Any]:
+        # A generator, so an error raised when the reader opens the file is met inside the
+        # transaction like damage met later.
+        yield from reader(path, result.format)
+
+    out = ingest_batches(
+        con, batches(), path=path, fmt=result.format, feed=feed, sha256=sha, size_bytes=size, progress=progress
+    )
+    out.seconds = _time.perf_counter() - t0
+    return out
