@@ -302,9 +302,8 @@ def _notes(d: CountDefinition, facts: pl.DataFrame, n_unknown: int, n_gap: int) 
     if needed and facts.height == 0:
         notes.append(f"no aircraft database: {' and '.join(needed)} unknown for every aircraft")
     elif n_unknown:
-        notes.append(
-            f"{n_unknown} {what} left out because their aircraft's {' or '.join(needed)} is unknown"
-        )
+        what = what if n_unknown > 1 else what[:-3] + "y" if what == "entries" else what[:-1]
+        notes.append(f"{n_unknown} {what} left out because the aircraft's {' or '.join(needed)} is unknown")
     if n_gap:
         notes.append(f"{n_gap} entries rest only on a line drawn across a coverage gap and are not counted")
     return tuple(notes)
