@@ -263,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
             "tarball": p["tarball"],
             "integrity": p["integrity"],
             "shasum": p["shasum"],
-            "file": p["member"].removeprefix("package/"),
-            "file_sha256": hashlib.sha256(raw[k]).hexdigest(),
+            "input_file": p["member"].removeprefix("package/"),
+            "input_sha256": hashlib.sha256(raw[k]).hexdigest(),
         }
 
     meta = {

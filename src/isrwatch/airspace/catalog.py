@@ -310,7 +310,13 @@ def _get_builtin(rid: str) -> Region:
         if not km:
             raise regions.UnknownRegion(f"{rid!r}: use near:ISO3:KM, e.g. near:MEX:50")
         return near_country(code, _km(km))
-    return sovereign_region(rid)
+    try:
+        return sovereign_region(rid)
+    except regions.UnknownRegion:
+        raise regions.UnknownRegion(
+            f"unknown region {rid!r}: use a country code (MEX), land, "
+            f"{', '.join(NAMED_AOIS)}, near:ISO3:KM, or a region from a loaded airspace / GeoJSON file"
+        ) from None
 
 
 def get_region(rid: str) -> Region:
@@ -320,13 +326,7 @@ def get_region(rid: str) -> Region:
         return _LOADED[rid]
     if re.fullmatch(r"[A-Za-z]{2,3}", rid):
         rid = rid.upper()
-    try:
-        return _get_builtin(rid)
-    except regions.UnknownRegion:
-        raise regions.UnknownRegion(
-            f"unknown region {rid!r}: use a country code (MEX), land, "
-            f"{', '.join(NAMED_AOIS)}, near:ISO3:KM, or a region from a loaded airspace / GeoJSON file"
-        ) from None
+    return _get_builtin(rid)
 
 
 def layers_of(region_id: str) -> tuple[str, ...]:

@@ -218,13 +218,14 @@ def _load_compact(doc: dict, path: Path, version: str, kinds: tuple[str, ...]) -
 def _fetch_layer(client, url: str) -> dict:
     """All features of one ArcGIS FeatureServer layer as one GeoJSON FeatureCollection (paged)."""
     features: list = []
-    for page in range(MAX_PAGES):
+    for _page in range(MAX_PAGES):
         params = {
             "where": "1=1",
             "outFields": "*",
             "f": "geojson",
             "outSR": "4326",
-            "resultOffset": str(page * PAGE_SIZE),
+            # servers cap pages at their own maxRecordCount: advance by what actually came back
+            "resultOffset": str(len(features)),
             "resultRecordCount": str(PAGE_SIZE),
         }
         resp = client.get(url, params=params)
