@@ -83,7 +83,7 @@ class Projection:
 
 
 def fit(lons: np.ndarray, lats: np.ndarray, fallback: tuple[float, float, float, float] | None) -> Projection:
-    """A projection showing every position with a margin, with a readable aspect (0.45..1.1)."""
+    """A projection showing every position with a margin, in a landscape frame (height/width 0.45..0.75)."""
     lons = np.asarray(lons, dtype=float)
     lats = np.asarray(lats, dtype=float)
     ok = np.isfinite(lons) & np.isfinite(lats)
@@ -110,8 +110,8 @@ def fit(lons: np.ndarray, lats: np.ndarray, fallback: tuple[float, float, float,
     if aspect < 0.45:  # very wide: add latitude
         grow = (0.45 * xspan - yspan) / 2
         lat0, lat1 = max(_inv_merc(y0 - grow), -MAX_LAT), min(_inv_merc(y1 + grow), MAX_LAT)
-    elif aspect > 1.1:  # very tall: add longitude
-        grow = math.degrees(yspan / 1.1 - xspan) / 2
+    elif aspect > 0.75:  # tall: add longitude, as the page's map frame is landscape
+        grow = math.degrees(yspan / 0.75 - xspan) / 2
         lon0, lon1 = max(lon0 - grow, -180.0), min(lon1 + grow, 180.0)
     return Projection(lon0, lat0, lon1, lat1)
 

@@ -160,6 +160,29 @@ def _region_summary(ev: pl.DataFrame) -> list[dict]:
     ]
 
 
+def _lead(n_flights: int, n_aircraft: int, first: str, last: str, regions: list[dict]) -> list[str]:
+    """The findings in plain sentences, with the distinctions the tables make."""
+    if not n_flights:
+        return ["No sortie matched this report's selection."]
+    out = [
+        f"{n_flights} sortie{'s' if n_flights != 1 else ''} by {n_aircraft} aircraft "
+        f"{'were' if n_flights != 1 else 'was'} seen between {first} and {last} (UTC)."
+    ]
+    for r in regions:
+        where = f"the sovereign airspace of {r['name']}" if r["kind"] == "sovereign" else r["name"]
+        obs, gap = r["observed"], r["gap_only"]
+        if obs:
+            s = f"{obs} of {r['assessed']} entered {where} on observed positions"
+        else:
+            s = f"None of {r['assessed']} entered {where} on observed positions"
+        if gap:
+            s += f"; {gap} {'more ' if obs else ''}crossed it only on a straight line drawn across a coverage gap"
+        if r["closest"]:
+            s += f"; the {'others' if obs or gap else 'closest'} came no closer than {r['closest']}"
+        out.append(s + ".")
+    return out
+
+
 def _timeline(ft: pl.DataFrame, coverage: pl.DataFrame) -> dict:
     """Stacked bars of sorties per day by aircraft type, as SVG geometry for the template."""
     spd = view.sorties_per_day(ft, coverage)
@@ -240,7 +263,7 @@ def _limits(ft: pl.DataFrame, pts: pl.DataFrame, ev: pl.DataFrame, cov: pl.DataF
     if ev.height:
         n_gap = ev.filter(pl.col("entered") & (pl.col("basis") == "gap_only")).height
         out.append(
-            f"{n_gap} entr{'y' if n_gap == 1 else 'ies'} rest only on a straight line drawn across a gap "
+            f"{n_gap} entr{'y rests' if n_gap == 1 else 'ies rest'} only on a straight line drawn across a gap "
             "(no observed position inside); the map shows them dashed and the tables say so."
         )
     if cov.height:
@@ -407,6 +430,7 @@ def build_context(
     ]
 
     t0, t1 = ft["start"].min(), ft["end"].max()
+    region_rows = _region_summary(ev)
     cov_rows = [
         {
             "day": r["day"].isoformat() if r["day"] else "",
@@ -441,7 +465,8 @@ def build_context(
             "n_positions": pts.height,
             "first": _fmt_time(t0),
             "last": _fmt_time(t1),
-            "regions": _region_summary(ev),
+            "regions": region_rows,
+            "lead": _lead(ft.height, ft["icao24"].n_unique() if ft.height else 0, _fmt_time(t0), _fmt_time(t1), region_rows),
             "n_entries": len(entries_rows),
         },
         "map": {
