@@ -36,32 +36,20 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
-def _stored_aircraft(db: Path) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame | None]:
-    """Addresses, feed facts and callsigns from the store (the store module owns the SQL)."""
-    try:
-        from isrwatch import store
-    except ImportError as exc:  # pragma: no cover - the store ships with the package
-        fail(f"the store is not available: {exc}")
-    open_store = getattr(store, "open_store", None)
-    load_feed_aircraft = getattr(store, "load_feed_aircraft", None)
-    if open_store is None or load_feed_aircraft is None:
-        fail("this build's store cannot list stored aircraft yet; give the addresses as HEX arguments")
+def _stored_aircraft(db: Path) -> tuple[pl.Series, pl.DataFrame, pl.DataFrame]:
+    """Addresses, feed facts and callsigns of every aircraft in the store."""
+    from isrwatch.store import load_distinct_aircraft, load_feed_aircraft, open_store
+
     if not Path(db).exists():
         fail(f"no store at {db}; ingest data first or give addresses as HEX arguments")
     con = open_store(db, read_only=True)
     try:
         feed = load_feed_aircraft(con)
-        ids = feed["icao24"]
-        callsigns = None
-        distinct = getattr(store, "load_distinct_aircraft", None)
-        if distinct is not None:  # addresses seen in observations, with their callsigns
-            seen = distinct(con)
-            ids = pl.concat([ids, seen["icao24"]])
-            if "callsign" in seen.columns:
-                callsigns = seen.select("icao24", "callsign")
+        seen = load_distinct_aircraft(con)
     finally:
         con.close()
-    return ids, feed, callsigns
+    ids = pl.concat([feed["icao24"], seen["icao24"]])
+    return ids, feed, seen.select("icao24", "callsign")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ Public API:
     conflicts(...) -> CONFLICTS (where the sources disagree)
     lookup_blocks(icao24s) -> country / military block per address, from the address alone
     load_aircraft_db(path=None), load_plane_alert(path=None) -> LoadedDb | None
+    load_cached(kind, path) -> LoadedDb (through the Parquet cache)
     read_aircraft_db(path), read_plane_alert(path) -> LoadedDb (no cache)
     update(...), status(...) -> download the databases into the cache / list what is cached
 
@@ -20,6 +21,7 @@ from isrwatch.identify.databases import (
     DatabaseError,
     LoadedDb,
     load_aircraft_db,
+    load_cached,
     load_plane_alert,
     read_aircraft_db,
     read_plane_alert,
@@ -42,6 +44,7 @@ __all__ = [
     "identify_all",
     "load_aircraft_db",
     "load_blocks",
+    "load_cached",
     "load_plane_alert",
     "lookup_blocks",
     "read_aircraft_db",

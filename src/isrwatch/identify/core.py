@@ -165,11 +165,24 @@ def identify_all(
     # --- military evidence (long: icao24, source, says) -------------------------------------
     mil_parts = []
     if feed.height:
+        # one entry per answer, naming the first feed and how many others said the same
+        # (a store of a year of daily files would otherwise list hundreds of feeds)
         mil_parts.append(
-            feed.join(ids, on="icao24", how="semi").filter(pl.col("db_flags").is_not_null()).select(
+            feed.join(ids, on="icao24", how="semi").filter(pl.col("db_flags").is_not_null())
+            .select(
                 "icao24",
                 pl.concat_str([pl.lit("feed:"), pl.col("source").fill_null("unknown")]).alias("source"),
                 ((pl.col("db_flags") & 1) == 1).alias("says"),
+            )
+            .group_by("icao24", "says")
+            .agg(pl.col("source").unique().sort())
+            .select(
+                "icao24",
+                pl.when(pl.col("source").list.len() > 1)
+                .then(pl.concat_str([pl.col("source").list.first(), pl.lit(" (+"), (pl.col("source").list.len() - 1).cast(pl.String), pl.lit(" feeds)")]))
+                .otherwise(pl.col("source").list.first())
+                .alias("source"),
+                "says",
             )
         )
     if db is not None:
@@ -226,7 +239,7 @@ def identify_all(
         out.filter(pl.col("mil_callsign").is_not_null() & (pl.col("mil_any") == False))  # noqa: E712
         .select(
             "icao24", pl.lit("military").alias("fact"), pl.lit("false").alias("value"), pl.col("military_source").alias("source"),
-            pl.lit("true").alias("other_value"), pl.format("callsign_prefix ({})", pl.col("mil_callsign")).alias("other_source"),
+            pl.lit("true").alias("other_value"), pl.concat_str([pl.lit("callsign_prefix ("), pl.col("mil_callsign"), pl.lit(")")]).alias("other_source"),
         )
     )
 
@@ -262,7 +275,7 @@ def identify_all(
     type_src = (
         pl.when(pl.col("type_description__src").is_not_null() & pl.col("type_code__src").is_not_null()
                 & (pl.col("type_description__src") != pl.col("type_code__src")))
-        .then(pl.format("{}; description {}", pl.col("type_code__src"), pl.col("type_description__src")))
+        .then(pl.concat_str([pl.col("type_code__src"), pl.lit("; description "), pl.col("type_description__src")]))
         .otherwise(pl.coalesce("type_code__src", "type_description__src"))
     )
     out = out.join(blocks.select("icao24", "country_iso2", "country"), on="icao24", how="left")
