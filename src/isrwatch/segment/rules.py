@@ -15,16 +15,25 @@ class SortieRules:
     Ground (landing) states
       on_ground_max_gs_kt: an on_ground row faster than this is a flag glitch, not a
         landing (fastest take-off/landing rolls are ~180 kt).
-      glitch_alt_ft, glitch_window_s: an on_ground row with airborne rows above
-        glitch_alt_ft both within glitch_window_s before and after is a glitch.
+      glitch_agl_ft, glitch_vrate_fpm, glitch_window_s: a ground stretch spanning at most
+        2 x glitch_window_s between airborne rows that are both above glitch_agl_ft, or
+        entered climbing / left descending faster than glitch_vrate_fpm, is a flag glitch
+        (a touch-and-go is entered low and descending and left climbing).
       low_alt_agl_ft, slow_gs_kt, near_airfield_km: "low and slow near an airfield" is a
         landing even without the ground flag (MLAT, transponders without a squat switch).
         Height above the airfield uses alt_geom when known (baro altitude is uncorrected for
         local pressure and can be ~1,000 ft off), else alt_baro.
-      deck_alt_ft, deck_gs_kt: below deck_alt_ft (above mean sea level) and slower than
-        deck_gs_kt away from every airfield is a deck (carrier, ship) landing: "at_sea".
-      bounce_max_s: an airborne stretch shorter than this between two ground states that
-        never leaves the "low" band is a bounce or a slow final approach, not a sortie.
+        8 km: runway ends of big airports lie 5-7 km from the airfield's reference point.
+      deck_alt_ft, deck_gs_kt, at_sea_min_km: below deck_alt_ft (above mean sea level) and
+        slower than deck_gs_kt with no airfield within at_sea_min_km is a deck (carrier,
+        ship) landing; a ground state that far from any airfield is labelled "at_sea".
+      Rows repeating one position exactly (resampled tracks and stale feeds repeat the last
+      position while flags, speed and altitude drift) are taken as one state: on the ground
+      if any of them is, since an aircraft in flight moves.
+      bounce_max_s: an airborne stretch spanning at most this between two ground states is
+        a bounce, a slow final approach or garbage rows among taxiing ones, not a sortie.
+      min_positions: an airborne stretch next to a ground state with fewer distinct
+        positions than this shows no flight (garbage flags on a parked or taxiing aircraft).
       observed_edge_s: a ground row within this many seconds of the first (last) airborne
         row means the take-off (landing) itself was observed.
 
@@ -46,18 +55,25 @@ class SortieRules:
         low (below low_alt_agl_ft) within near_airfield_km of an airfield; or (c) it
         reappears low and climbing within near_airfield_km of an airfield after being
         last seen descending. Ends above reappear_max_agl_ft never qualify.
+      callsign_gap_h: after a gap of at least this many hours, a different callsign
+        (last known before vs first known after) is a new sortie (gap_callsign_change):
+        a mission keeps its callsign, and a crew on a new sortie files a new one. A
+        callsign change without such a gap never splits. math.inf turns it off.
     """
 
     # ground states
     on_ground_max_gs_kt: float = 250.0
-    glitch_alt_ft: float = 10_000.0
+    glitch_agl_ft: float = 2_000.0
+    glitch_vrate_fpm: float = 1_000.0
     glitch_window_s: float = 120.0
     low_alt_agl_ft: float = 1_500.0
     slow_gs_kt: float = 80.0
-    near_airfield_km: float = 5.0
+    near_airfield_km: float = 8.0
     deck_alt_ft: float = 200.0
     deck_gs_kt: float = 50.0
+    at_sea_min_km: float = 20.0
     bounce_max_s: float = 60.0
+    min_positions: int = 3
     observed_edge_s: float = 300.0
     # gaps
     max_gap_h: float = 14.0
@@ -69,6 +85,7 @@ class SortieRules:
     reach_km_per_1000ft: float = 5.556  # 3 NM per 1,000 ft: the pilots' descent rule of thumb
     reach_max_km: float = 100.0
     reappear_max_agl_ft: float = 20_000.0
+    callsign_gap_h: float = 2.0
     # vertical rate assumed when none is observed (to time a descent and a climb), ft/min
     default_vrate_fpm: float = 1_500.0
 

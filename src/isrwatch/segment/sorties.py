@@ -27,11 +27,13 @@ the few rows that need one.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import polars as pl
 
 from isrwatch import schema
-from isrwatch.segment.airfields import AirfieldIndex, airfield_index, haversine_expr
+from isrwatch.segment.airfields import AirfieldIndex, airfield_index, haversine_km
 from isrwatch.segment.rules import SortieRules
 
 SPLIT_REASON = "split_reason"
@@ -45,6 +47,8 @@ LEG_MARK = "leg_mark"
 GAP_ENDURANCE = "gap_endurance"
 GAP_IMPOSSIBLE_SPEED = "gap_impossible_speed"
 GAP_REAPPEARS_CLIMBING = "gap_reappears_climbing"
+# not in the schema.FLIGHTS comment's list: a gap of hours with another callsign after it
+GAP_CALLSIGN_CHANGE = "gap_callsign_change"
 REASONS = [
     TAKEOFF_OBSERVED,
     LANDING_OBSERVED,
@@ -54,8 +58,9 @@ REASONS = [
     GAP_ENDURANCE,
     GAP_IMPOSSIBLE_SPEED,
     GAP_REAPPEARS_CLIMBING,
+    GAP_CALLSIGN_CHANGE,
 ]
-GAP_REASONS = (GAP_ENDURANCE, GAP_IMPOSSIBLE_SPEED, GAP_REAPPEARS_CLIMBING, LEG_MARK)
+GAP_REASONS = (GAP_ENDURANCE, GAP_IMPOSSIBLE_SPEED, GAP_REAPPEARS_CLIMBING, GAP_CALLSIGN_CHANGE, LEG_MARK)
 
 AT_SEA = "at_sea"
 REQUIRED = ("time", "icao24", "lat", "lon")
@@ -79,9 +84,20 @@ def _check_columns(obs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _sorted(obs: pl.DataFrame) -> pl.DataFrame:
-    # lat/lon break ties between rows of one aircraft at the same instant, so the order
-    # (and every decision taken from it) does not depend on the input order
-    return obs.sort(["icao24", "time", "lat", "lon"], nulls_last=True, maintain_order=True)
+    """Sorted by (icao24, time, lat, lon): lat/lon break ties between rows of one aircraft at
+    the same instant, so the order (and every decision taken from it) does not depend on
+    the input order. icao24 is sorted as its rank among the distinct addresses: an integer
+    sort is several times faster than a string one."""
+    distinct = obs["icao24"].drop_nulls().unique().sort()
+    rank = obs["icao24"].replace_strict(
+        distinct, pl.int_range(len(distinct), eager=True, dtype=pl.UInt32), default=None, return_dtype=pl.UInt32
+    )
+    order = (
+        pl.DataFrame({"k": rank, "t": obs["time"], "la": obs["lat"], "lo": obs["lon"]})
+        .with_row_index("i")
+        .sort(["k", "t", "la", "lo"])["i"]
+    )
+    return obs[order]
 
 
 def _is_sorted(obs: pl.DataFrame) -> bool:
@@ -99,64 +115,163 @@ def _is_sorted(obs: pl.DataFrame) -> bool:
     return not out_of_order
 
 
-# ---- row-level helpers (all expressions over a table sorted by icao24, time) -------------
-
-_IDX = pl.col("_idx")
-_SAME = pl.col("_same")  # this row's aircraft is the previous row's
-_SAME_NEXT = pl.col("_same_next")
+# ---- row-level arrays (numpy, over a table sorted by icao24, time) ----------------------
 
 
-def _base_columns() -> list[pl.Expr]:
-    time_s = pl.col("time").dt.epoch("us").cast(pl.Float64) / 1e6
-    return [
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("_idx"),
-        (pl.col("icao24") == pl.col("icao24").shift(1)).fill_null(False).alias("_same"),
-        (pl.col("icao24") == pl.col("icao24").shift(-1)).fill_null(False).alias("_same_next"),
-        time_s.alias("_t"),
-        pl.coalesce(pl.col("alt_geom"), pl.col("alt_baro")).cast(pl.Float64).alias("_alt"),
-        pl.col("on_ground").fill_null(False).alias("_og"),
-        pl.col("gs").cast(pl.Float64).alias("_gs"),
-        pl.col("leg_start").fill_null(False).alias("_leg"),
-    ]
+class _Rows:
+    """The columns the rules read, as numpy arrays (each made on first use), and
+    neighbours within an aircraft."""
 
+    def __init__(self, df: pl.DataFrame):
+        self.df = df
+        self.n = df.height
 
-def _derived_columns() -> list[pl.Expr]:
-    t, alt = pl.col("_t"), pl.col("_alt")
-    dt = pl.when(_SAME).then(t - t.shift(1))
-    dt_next = pl.when(_SAME_NEXT).then(t.shift(-1) - t)
-    vrate = pl.col("vrate").cast(pl.Float64)
-    return [
-        dt.alias("_dt"),
-        dt_next.alias("_dt_next"),
-        pl.when(_SAME)
-        .then(haversine_expr(pl.col("lat").shift(1), pl.col("lon").shift(1), pl.col("lat"), pl.col("lon")))
-        .alias("_dist_km"),
-        # vertical rate where the source gave none: from the neighbouring altitude
-        pl.coalesce(
-            vrate, pl.when(dt.is_between(1, 120)).then((alt - alt.shift(1)) / dt * 60.0)
-        ).alias("_vr_back"),
-        pl.coalesce(
-            vrate, pl.when(dt_next.is_between(1, 120)).then((alt.shift(-1) - alt) / dt_next * 60.0)
-        ).alias("_vr_fwd"),
-        pl.when(~_SAME).then(_IDX).forward_fill().alias("_grp_start"),
-        pl.when(~_SAME_NEXT).then(_IDX).backward_fill().alias("_grp_end"),
-    ]
+    def _f64(self, name: str) -> np.ndarray:
+        return self.df[name].cast(pl.Float64).to_numpy()
 
+    @cached_property
+    def idx(self) -> np.ndarray:
+        return np.arange(self.n, dtype=np.int64)
 
-def _glitch_expr(rules: SortieRules) -> pl.Expr:
-    """on_ground rows closely surrounded by high airborne rows: the flag is wrong."""
-    air = pl.when(~pl.col("_og") & pl.col("_alt").is_not_null()).then(_IDX)
-    prev_air = air.forward_fill()
-    next_air = air.backward_fill()
-    prev_ok = prev_air >= pl.col("_grp_start")
-    next_ok = next_air <= pl.col("_grp_end")
-    prev_high = prev_ok & (pl.col("_alt").gather(prev_air) > rules.glitch_alt_ft) & (
-        pl.col("_t") - pl.col("_t").gather(prev_air) <= rules.glitch_window_s
-    )
-    next_high = next_ok & (pl.col("_alt").gather(next_air) > rules.glitch_alt_ft) & (
-        pl.col("_t").gather(next_air) - pl.col("_t") <= rules.glitch_window_s
-    )
-    return (pl.col("_og") & prev_high.fill_null(False) & next_high.fill_null(False)).alias("_glitch")
+    @cached_property
+    def same(self) -> np.ndarray:
+        """This row's aircraft is the previous row's."""
+        run = self.df["icao24"].rle_id().to_numpy()
+        same = np.zeros(self.n, dtype=bool)
+        same[1:] = run[1:] == run[:-1]
+        return same
+
+    @cached_property
+    def same_next(self) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        out[:-1] = self.same[1:]
+        return out
+
+    @cached_property
+    def t(self) -> np.ndarray:
+        return self.df["time"].dt.epoch("us").to_numpy().astype(np.float64) / 1e6
+
+    @cached_property
+    def lat(self) -> np.ndarray:
+        return self._f64("lat")
+
+    @cached_property
+    def lon(self) -> np.ndarray:
+        return self._f64("lon")
+
+    @cached_property
+    def alt(self) -> np.ndarray:
+        # height above an airfield is better from GNSS height: baro is uncorrected for QNH
+        geom = self._f64("alt_geom")
+        return np.where(np.isnan(geom), self._f64("alt_baro"), geom)
+
+    @cached_property
+    def og(self) -> np.ndarray:
+        return self.df["on_ground"].fill_null(False).to_numpy()
+
+    @cached_property
+    def gs(self) -> np.ndarray:
+        return self._f64("gs")
+
+    @cached_property
+    def vrate(self) -> np.ndarray:
+        return self._f64("vrate")
+
+    @cached_property
+    def leg(self) -> np.ndarray:
+        return self.df["leg_start"].fill_null(False).to_numpy()
+
+    @cached_property
+    def dt(self) -> np.ndarray:
+        """Seconds since the previous row of the aircraft (nan on its first row)."""
+        dt = np.full(self.n, np.nan)
+        dt[1:] = np.where(self.same[1:], self.t[1:] - self.t[:-1], np.nan)
+        return dt
+
+    @cached_property
+    def dt_next(self) -> np.ndarray:
+        out = np.full(self.n, np.nan)
+        out[:-1] = self.dt[1:]
+        return out
+
+    @cached_property
+    def moved(self) -> np.ndarray:
+        """This row brings a position other than the previous row's (or is the first)."""
+        moved = np.ones(self.n, dtype=bool)
+        moved[1:] = ~self.same[1:] | (self.lat[1:] != self.lat[:-1]) | (self.lon[1:] != self.lon[:-1])
+        return moved
+
+    @cached_property
+    def last_moved(self) -> np.ndarray:
+        """Index of the row where this row's position first appeared (itself if it moved)."""
+        return np.maximum.accumulate(np.where(self.moved, self.idx, 0))
+
+    @cached_property
+    def first_seen(self) -> np.ndarray:
+        """Time this row's position first appeared in the run of repeats it belongs to."""
+        return self.t[self.last_moved]
+
+    @cached_property
+    def dt_fresh(self) -> np.ndarray:
+        """Seconds since the previous row's position first appeared, on rows that bring a new
+        position; dt elsewhere (nan on an aircraft's first row). Feeds and resampled tracks
+        repeat a stale position while no new one comes in; the time that position has been
+        stale is part of the gap."""
+        # only where this row brings a new position; a repeat is as old as its first copy
+        return np.where(self.moved, self.t - self.prev(self.first_seen), self.dt)
+
+    @cached_property
+    def grp_start(self) -> np.ndarray:
+        return np.maximum.accumulate(np.where(self.same, 0, self.idx))
+
+    @cached_property
+    def grp_end(self) -> np.ndarray:
+        return np.minimum.accumulate(np.where(self.same_next, self.n, self.idx)[::-1])[::-1]
+
+    @staticmethod
+    def prev(a: np.ndarray, fill=np.nan) -> np.ndarray:
+        out = np.empty_like(a)
+        out[0] = fill
+        out[1:] = a[:-1]
+        return out
+
+    @staticmethod
+    def next(a: np.ndarray, fill=np.nan) -> np.ndarray:
+        out = np.empty_like(a)
+        out[-1] = fill
+        out[:-1] = a[1:]
+        return out
+
+    def vr_back(self, rows: np.ndarray) -> np.ndarray:
+        """Vertical rate (ft/min) at rows; from the previous altitude where the source gave
+        none."""
+        d = self.dt[rows]
+        prev_alt = self.alt[np.maximum(rows - 1, 0)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            est = np.where((d >= 1) & (d <= 120), (self.alt[rows] - prev_alt) / d * 60.0, np.nan)
+        vr = self.vrate[rows]
+        return np.where(np.isnan(vr), est, vr)
+
+    def vr_fwd(self, rows: np.ndarray) -> np.ndarray:
+        """Vertical rate (ft/min) at rows; from the next altitude where the source gave none."""
+        d = self.dt_next[rows]
+        next_alt = self.alt[np.minimum(rows + 1, self.n - 1)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            est = np.where((d >= 1) & (d <= 120), (next_alt - self.alt[rows]) / d * 60.0, np.nan)
+        vr = self.vrate[rows]
+        return np.where(np.isnan(vr), est, vr)
+
+    def ffill_idx(self, mask: np.ndarray) -> np.ndarray:
+        """Index of the last row at or before each row where mask holds, within the aircraft
+        (-1 when none)."""
+        last = np.maximum.accumulate(np.where(mask, self.idx, -1))
+        return np.where(last >= self.grp_start, last, -1)
+
+    def bfill_idx(self, mask: np.ndarray) -> np.ndarray:
+        """Index of the first row at or after each row where mask holds, within the aircraft
+        (-1 when none)."""
+        nxt = np.minimum.accumulate(np.where(mask, self.idx, self.n)[::-1])[::-1]
+        return np.where(nxt <= self.grp_end, nxt, -1)
 
 
 def _nearest(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: float):
@@ -173,114 +288,128 @@ def _nearest(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: 
     return found, icao, dist, elev
 
 
-def _ground_states(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> np.ndarray:
-    """Boolean per row: a ground state (no sortie) -- ground, low-and-slow, deck."""
-    ground = df.select(
-        (
-            pl.col("_og")
-            & (pl.col("_gs").is_null() | (pl.col("_gs") <= rules.on_ground_max_gs_kt))
-            & ~pl.col("_glitch")
-        ).alias("g")
-    )["g"].to_numpy()
-    cand = df.select(
-        (
-            ~pl.col("_og")
-            & pl.col("_alt").is_not_null()
-            & pl.col("_gs").is_not_null()
+def _short_runs(r: _Rows, state: np.ndarray, value: bool, max_span_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of rows where state == value, bounded on both sides within the aircraft by the
+    other state, spanning at most max_span_s from the row before the run to the row after.
+    Returns (first row, last row) of each such run."""
+    change = np.ones(r.n, dtype=bool)
+    change[1:] = (state[1:] != state[:-1]) | ~r.same[1:]
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:] - 1, r.n - 1)
+    keep = (state[starts] == value) & r.same[starts] & r.same_next[ends]
+    starts, ends = starts[keep], ends[keep]
+    span = r.t[ends + 1] - r.t[starts - 1]
+    short = span <= max_span_s
+    return starts[short], ends[short]
+
+
+def _mark(n: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Boolean rows covered by the runs [starts, ends]."""
+    mark = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(mark, starts, 1)
+    np.add.at(mark, ends + 1, -1)
+    return np.cumsum(mark[:-1]) > 0
+
+
+def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.ndarray:
+    """Boolean per row: a ground state (no sortie) -- on the ground, low and slow near an
+    airfield, or a deck -- with flag noise and garbage rows smoothed out."""
+    with np.errstate(invalid="ignore"):
+        ground = r.og & ~(r.gs > rules.on_ground_max_gs_kt)
+        cand = (
+            ~r.og
             & (
-                (
-                    (pl.col("_gs") < rules.slow_gs_kt)
-                    & (pl.col("_alt") <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT)
-                )
-                | ((pl.col("_gs") < rules.deck_gs_kt) & (pl.col("_alt") <= rules.deck_alt_ft))
+                ((r.gs < rules.slow_gs_kt) & (r.alt <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT))
+                | ((r.gs < rules.deck_gs_kt) & (r.alt <= rules.deck_alt_ft))
             )
-        ).alias("c")
-    )["c"].to_numpy()
+        )
     rows = np.flatnonzero(cand)
     if len(rows):
-        lat = df["lat"].to_numpy()[rows]
-        lon = df["lon"].to_numpy()[rows]
-        alt = df["_alt"].to_numpy()[rows]
-        gs = df["_gs"].to_numpy()[rows]
-        found, _, _, elev = _nearest(index, lat, lon, rules.near_airfield_km)
-        low_slow = found & (alt - np.nan_to_num(elev) <= rules.low_alt_agl_ft) & (gs < rules.slow_gs_kt)
+        alt, gs = r.alt[rows], r.gs[rows]
+        radius = max(rules.near_airfield_km, rules.at_sea_min_km)
+        found, _, dist, elev = _nearest(index, r.lat[rows], r.lon[rows], radius)
+        near = found & (dist <= rules.near_airfield_km)
+        low_slow = near & (alt - np.nan_to_num(elev) <= rules.low_alt_agl_ft) & (gs < rules.slow_gs_kt)
         deck = ~found & (gs < rules.deck_gs_kt) & (alt <= rules.deck_alt_ft)
         ground[rows] |= low_slow | deck
+    # rows repeating one position exactly (resampled tracks and stale feeds repeat the last
+    # position while flags, speed and altitude drift or turn to garbage) are one state: on
+    # the ground if any of them says so, since an aircraft in flight moves
+    run = np.cumsum(r.moved) - 1
+    any_ground = np.bincount(run, weights=ground, minlength=run[-1] + 1) > 0
+    ground = any_ground[run]
+    # an airborne stretch too short to be a sortie between two ground states: a bounce, a
+    # slow final approach, or garbage rows among taxiing ones
+    s, e = _short_runs(r, ground, False, rules.bounce_max_s)
+    ground |= _mark(r.n, s, e)
+    # an airborne stretch next to a ground state with fewer than min_positions distinct
+    # positions shows no flight: a ground state whose flags went bad
+    change = np.ones(r.n, dtype=bool)
+    change[1:] = (ground[1:] != ground[:-1]) | ~r.same[1:]
+    run = np.cumsum(change) - 1
+    fresh = np.bincount(run, weights=r.moved & ~ground, minlength=run[-1] + 1)
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:] - 1, r.n - 1)
+    by_ground = (r.same[starts] & ground[np.maximum(starts - 1, 0)]) | (
+        r.same_next[ends] & ground[np.minimum(ends + 1, r.n - 1)]
+    )
+    thin = ~ground[starts] & by_ground & (fresh < rules.min_positions)
+    ground |= thin[run]
+    # a short ground stretch between airborne rows that are high on both sides, or entered
+    # climbing, or left descending: the ground flag is wrong (a touch-and-go has low rows
+    # around it, descending into it and climbing out of it)
+    s, e = _short_runs(r, ground, True, 2 * rules.glitch_window_s)
+    if len(s):
+        p, n = s - 1, e + 1
+        agl_p = _agl(r, index, p, rules)
+        agl_n = _agl(r, index, n, rules)
+        with np.errstate(invalid="ignore"):
+            glitch = (
+                ((agl_p > rules.glitch_agl_ft) & (agl_n > rules.glitch_agl_ft))
+                | (r.vr_back(p) >= rules.glitch_vrate_fpm)
+                | (r.vr_fwd(n) <= -rules.glitch_vrate_fpm)
+            )
+        ground &= ~_mark(r.n, s[glitch], e[glitch])
     return ground
 
 
-def _bounces(df: pl.DataFrame, ground: np.ndarray, rules: SortieRules) -> np.ndarray:
-    """Airborne stretches too short to be a sortie between two ground states."""
-    g = pl.Series("_g", ground)
-    out = (
-        df.select("_idx", "_same", "_same_next", "_t")
-        .with_columns(g)
-        .with_columns(
-            (~_SAME | (pl.col("_g") != pl.col("_g").shift(1))).fill_null(True).alias("_chg"),
-        )
-        .with_columns(
-            (~_SAME_NEXT | (pl.col("_g") != pl.col("_g").shift(-1))).fill_null(True).alias("_chg_next"),
-        )
-        .with_columns(
-            pl.when("_chg").then(_IDX).forward_fill().alias("_rs"),
-            pl.when("_chg_next").then(_IDX).backward_fill().alias("_re"),
-        )
-        .with_columns(
-            pl.col("_same").gather(pl.col("_rs")).alias("_rs_same"),
-            pl.col("_same_next").gather(pl.col("_re")).alias("_re_same"),
-        )
-        .select(
-            (
-                ~pl.col("_g")
-                & pl.col("_rs_same")
-                & pl.col("_re_same")
-                # the rows before and after the run are ground states by construction
-                & (
-                    pl.col("_t").gather((pl.col("_re") + 1).clip(upper_bound=pl.len() - 1))
-                    - pl.col("_t").gather((pl.col("_rs") - 1).clip(lower_bound=0))
-                    <= rules.bounce_max_s
-                )
-            ).alias("b")
-        )
-    )
-    return out["b"].to_numpy()
+def _agl(r: _Rows, index: AirfieldIndex, rows: np.ndarray, rules: SortieRules) -> np.ndarray:
+    """Height (ft) above the nearest airfield within near_airfield_km, else above sea level."""
+    found, _, _, elev = _nearest(index, r.lat[rows], r.lon[rows], rules.near_airfield_km)
+    return r.alt[rows] - np.where(found, elev, 0.0)
 
 
 def _reach_km(agl: np.ndarray, vr: np.ndarray, gs: np.ndarray, rules: SortieRules, sign: float):
     """How far from an airfield an aircraft this high can be while descending to it
-    (sign=-1, vr <= 0) or after climbing out of it (sign=+1)."""
+    (sign=-1) or after climbing out of it (sign=+1)."""
     agl = np.maximum(agl, 0.0)
     glide = agl / 1000.0 * rules.reach_km_per_1000ft
-    rate = np.where(np.isfinite(vr) & (sign * vr > 0), np.abs(vr), np.nan)
-    t_min = agl / np.maximum(rate, 500.0)  # minutes to/from the ground at the observed rate
-    by_rate = np.where(np.isfinite(rate) & np.isfinite(gs), t_min * np.nan_to_num(gs) * _KM_PER_NM / 60.0, 0.0)
+    with np.errstate(invalid="ignore"):
+        moving = np.isfinite(vr) & (sign * vr > 0) & np.isfinite(gs)
+    rate = np.where(moving, np.abs(vr), 1.0)
+    # minutes to (from) the ground at the observed rate, times ground speed
+    by_rate = np.where(moving, agl / np.maximum(rate, 500.0) * np.nan_to_num(gs) * _KM_PER_NM / 60.0, 0.0)
     return rules.near_airfield_km + np.minimum(rules.reach_max_km, np.maximum(glide, by_rate))
 
 
-def _reappear_splits(df: pl.DataFrame, cand_rows: np.ndarray, index: AirfieldIndex, rules: SortieRules):
+def _reappear_splits(r: _Rows, c: np.ndarray, index: AirfieldIndex, rules: SortieRules) -> np.ndarray:
     """gap_reappears_climbing for candidate rows c (the row after a gap; p = c - 1)."""
-    n = len(cand_rows)
-    out = np.zeros(n, dtype=bool)
-    if n == 0 or len(index) == 0:
+    out = np.zeros(len(c), dtype=bool)
+    if len(c) == 0 or len(index) == 0:
         return out
-    c = cand_rows
-    p = cand_rows - 1
-    lat = df["lat"].to_numpy()
-    lon = df["lon"].to_numpy()
-    alt = df["_alt"].to_numpy()
-    gs = df["_gs"].to_numpy()
-    vr_p = df["_vr_back"].to_numpy()[p]
-    vr_c = df["_vr_fwd"].to_numpy()[c]
-    dt = df["_dt"].to_numpy()[c]
+    p = c - 1
+    vr_p = r.vr_back(p)
+    vr_c = r.vr_fwd(c)
+    dt = r.dt_fresh[c]
     down_p = np.nan_to_num(vr_p, nan=0.0) <= -rules.descent_fpm
     up_c = np.nan_to_num(vr_c, nan=0.0) >= rules.climb_fpm
 
     def pairs(rows, vr, sign):
-        # the largest reach any airfield could give (elevation >= sea level... or below)
-        radius = _reach_km(alt[rows] + 1_500.0, vr, gs[rows], rules, sign)
-        q, a, d = index.pairs_within(lat[rows], lon[rows], radius)
-        agl = alt[rows][q] - index.elev[a]
-        reach = _reach_km(agl, vr[q], gs[rows][q], rules, sign)
+        # search with the reach over the lowest plausible airfield, then the exact one
+        radius = _reach_km(r.alt[rows] + 1_500.0, vr, r.gs[rows], rules, sign)
+        q, a, d = index.pairs_within(r.lat[rows], r.lon[rows], radius)
+        agl = r.alt[rows][q] - index.elev[a]
+        reach = _reach_km(agl, vr[q], r.gs[rows][q], rules, sign)
         ok = (d <= reach) & (agl <= rules.reappear_max_agl_ft)
         return q[ok], a[ok], d[ok], agl[ok]
 
@@ -290,30 +419,57 @@ def _reappear_splits(df: pl.DataFrame, cand_rows: np.ndarray, index: AirfieldInd
     near = rules.near_airfield_km
 
     # (b) last seen low near an airfield
-    b = (dp <= near) & (aglp <= low)
-    out[qp[b]] = True
+    out[qp[(dp <= near) & (aglp <= low)]] = True
     # (c) reappears low and climbing near an airfield after being last seen descending
-    cc = (dc <= near) & (aglc <= low) & up_c[qc] & down_p[qc]
-    out[qc[cc]] = True
-    # (a) one airfield within descent reach before and climb reach after, time to do both
+    out[qc[(dc <= near) & (aglc <= low) & up_c[qc] & down_p[qc]]] = True
+    # (a) one airfield within descent reach before and climb reach after, time for both
     if len(qp) and len(qc):
-        left = pl.DataFrame({"q": qp, "a": ap, "agl_p": aglp})
-        right = pl.DataFrame({"q": qc, "a": ac, "agl_c": aglc})
-        both = left.join(right, on=["q", "a"], how="inner")
+        both = pl.DataFrame({"q": qp, "a": ap, "agl_p": aglp}).join(
+            pl.DataFrame({"q": qc, "a": ac, "agl_c": aglc}), on=["q", "a"], how="inner"
+        )
         if both.height:
             q = both["q"].to_numpy()
+            agl_p = np.maximum(both["agl_p"].to_numpy(), 0.0)
+            agl_c = np.maximum(both["agl_c"].to_numpy(), 0.0)
             rate_p = np.maximum(np.nan_to_num(np.abs(vr_p[q]), nan=0.0), rules.default_vrate_fpm)
             rate_c = np.maximum(np.nan_to_num(np.abs(vr_c[q]), nan=0.0), rules.default_vrate_fpm)
-            need_s = (
-                np.maximum(both["agl_p"].to_numpy(), 0) / rate_p
-                + np.maximum(both["agl_c"].to_numpy(), 0) / rate_c
-            ) * 60.0
-            shape = (down_p[q] | (both["agl_p"].to_numpy() <= low)) & (
-                up_c[q] | (both["agl_c"].to_numpy() <= low)
-            )
-            ok = shape & (dt[q] >= need_s)
-            out[q[ok]] = True
+            need_s = (agl_p / rate_p + agl_c / rate_c) * 60.0
+            shape = (down_p[q] | (agl_p <= low)) & (up_c[q] | (agl_c <= low))
+            out[q[shape & (dt[q] >= need_s)]] = True
     return out
+
+
+def _callsign_changes(r: _Rows, gaps: np.ndarray) -> np.ndarray:
+    """Rows after a gap (mask) whose first known callsign differs from the last known one
+    before the gap (rows without a callsign are skipped on both sides, never dropped)."""
+    out = np.zeros(r.n, dtype=bool)
+    rows = np.flatnonzero(gaps)
+    if len(rows) == 0:
+        return out
+    code = r.df["callsign"].cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+    known = code >= 0
+    before = r.ffill_idx(known)[rows - 1]
+    after = r.bfill_idx(known)[rows]
+    ok = (before >= 0) & (after >= 0)
+    out[rows[ok]] = code[before[ok]] != code[after[ok]]
+    return out
+
+
+def _gap_distance_km(r: _Rows, rows: np.ndarray) -> np.ndarray:
+    return haversine_km(r.lat[rows - 1], r.lon[rows - 1], r.lat[rows], r.lon[rows])
+
+
+# split reason codes (0: not a sortie's first row)
+_CODES = [
+    None,
+    TAKEOFF_OBSERVED,
+    COVERAGE_START,
+    GAP_IMPOSSIBLE_SPEED,
+    GAP_ENDURANCE,
+    GAP_REAPPEARS_CLIMBING,
+    GAP_CALLSIGN_CHANGE,
+    LEG_MARK,
+]
 
 
 def assign_sorties(
@@ -326,7 +482,7 @@ def assign_sorties(
 
     flight_id (schema.FLIGHT_ID) is "<icao24>-<start %Y%m%dT%H%M%SZ>" for airborne rows
     and null for ground-state rows (taxiing, parked, landing roll, deck): those are kept,
-    never dropped. split_reason is set on the first row of each sortie (one of REASONS:
+    never dropped. split_reason is set on the first row of each sortie (one of
     takeoff_observed, coverage_start, leg_mark, gap_endurance, gap_impossible_speed,
     gap_reappears_climbing) and null elsewhere.
 
@@ -342,121 +498,88 @@ def assign_sorties(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
+    df = obs if _is_sorted(obs) else _sorted(obs)
     index = airfield_index(airfields)
-    df = (
-        _sorted(obs)
-        .lazy()
-        .with_columns(_base_columns())
-        .with_columns(_derived_columns())
-        .with_columns(_glitch_expr(rules))
-        .collect()
-    )
+    r = _Rows(df)
 
-    ground = _ground_states(df, index, rules)
-    ground |= _bounces(df, ground, rules)
-    g = pl.Series("_g", ground)
-    df = df.with_columns(g).with_columns(
-        (_SAME & pl.col("_g").shift(1).fill_null(False)).alias("_prev_g"),
-        (_SAME & ~pl.col("_g").shift(1).fill_null(True)).alias("_prev_a"),
-    )
+    ground = _ground_states(r, index, rules)
+    air = ~ground
+    g_prev = r.prev(ground, fill=False)
+    prev_g = r.same & g_prev
+    prev_a = r.same & ~g_prev & air
 
     # gap rules between two airborne rows of one aircraft
-    max_speed_kmh = rules.max_speed_kt * _KM_PER_NM
-    df = df.with_columns(
-        (
-            pl.col("_prev_a")
-            & (pl.col("_dt") >= 1.0)
-            & ((pl.col("_dist_km") - rules.position_tolerance_km) / pl.col("_dt") * 3600.0 > max_speed_kmh)
+    endurance = prev_a & (np.nan_to_num(r.dt) > rules.max_gap_h * 3600.0)
+    # only rows that moved more than the tolerance can be too fast: haversine on those only
+    dlat = np.abs(r.lat - r.prev(r.lat))
+    dlon = np.abs(r.lon - r.prev(r.lon))
+    tol_deg = rules.position_tolerance_km / 111.32
+    gap = r.dt_fresh
+    with np.errstate(invalid="ignore"):
+        far = np.flatnonzero(prev_a & (gap >= 1.0) & ((dlat > tol_deg * 0.99) | (dlon > tol_deg * 0.99)))
+    speed = np.zeros(r.n, dtype=bool)
+    if len(far):
+        d = _gap_distance_km(r, far)
+        speed[far] = (d - rules.position_tolerance_km) / gap[far] * 3600.0 > rules.max_speed_kt * _KM_PER_NM
+    with np.errstate(invalid="ignore"):
+        cand = np.flatnonzero(
+            prev_a
+            & ~speed
+            & ~endurance
+            & (gap >= rules.reappear_min_gap_s)
+            & (np.minimum(r.alt, r.prev(r.alt)) <= rules.reappear_max_agl_ft + _MAX_AIRFIELD_ELEV_FT)
         )
-        .fill_null(False)
-        .alias("_speed"),
-        (pl.col("_prev_a") & (pl.col("_dt") > rules.max_gap_h * 3600.0)).fill_null(False).alias("_endurance"),
-    )
-    cand = df.select(
-        (
-            ~pl.col("_g")
-            & pl.col("_prev_a")
-            & ~pl.col("_speed")
-            & ~pl.col("_endurance")
-            & (pl.col("_dt") >= rules.reappear_min_gap_s)
-            & pl.col("_alt").is_not_null()
-            & pl.col("_alt").shift(1).is_not_null()
-            & (
-                pl.min_horizontal(pl.col("_alt"), pl.col("_alt").shift(1))
-                <= rules.reappear_max_agl_ft + _MAX_AIRFIELD_ELEV_FT
-            )
-        )
-        .fill_null(False)
-        .alias("c")
-    )["c"].to_numpy()
-    cand_rows = np.flatnonzero(cand)
-    reappear = np.zeros(df.height, dtype=bool)
-    reappear[cand_rows] = _reappear_splits(df, cand_rows, index, rules)
-    df = df.with_columns(pl.Series("_reappear", reappear))
+    reappear = np.zeros(r.n, dtype=bool)
+    reappear[cand] = _reappear_splits(r, cand, index, rules)
+    callsign = _callsign_changes(r, prev_a & (gap >= rules.callsign_gap_h * 3600.0))
 
-    a = ~pl.col("_g")
-    reason = (
-        pl.when(a & (~_SAME | pl.col("_prev_g")))
-        .then(
-            pl.when(pl.col("_prev_g") & (pl.col("_dt") <= rules.observed_edge_s))
-            .then(pl.lit(TAKEOFF_OBSERVED))
-            .otherwise(pl.lit(COVERAGE_START))
-        )
-        .when(a & pl.col("_speed"))
-        .then(pl.lit(GAP_IMPOSSIBLE_SPEED))
-        .when(a & pl.col("_endurance"))
-        .then(pl.lit(GAP_ENDURANCE))
-        .when(a & pl.col("_reappear"))
-        .then(pl.lit(GAP_REAPPEARS_CLIMBING))
-        .when(a & pl.col("_leg"))
-        .then(pl.lit(LEG_MARK))
-    )
-    df = df.with_columns(reason.alias(SPLIT_REASON))
+    # reason codes, in order of precedence: what was observed before what was inferred
+    code = np.zeros(r.n, dtype=np.int8)
+    start = air & (~r.same | prev_g)
+    code[start] = np.where(prev_g[start] & (r.dt[start] <= rules.observed_edge_s), 1, 2)
+    rest = air & ~start
+    for k, flag in ((3, speed), (4, endurance), (5, reappear), (6, callsign), (7, r.leg)):
+        hit = rest & flag & (code == 0)
+        code[hit] = k
 
-    # a sortie first seen low over an airfield and not descending was seen taking off
-    first_rows = np.flatnonzero(
-        df.select(
-            (
-                (pl.col(SPLIT_REASON) == COVERAGE_START)
-                & pl.col("_alt").is_not_null()
-                & (pl.col("_alt") <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT)
-                & (pl.col("_vr_fwd").fill_null(0.0) > -rules.descent_fpm)
-            )
-            .fill_null(False)
-            .alias("f")
-        )["f"].to_numpy()
-    )
-    if len(first_rows):
-        found, _, _, elev = _nearest(
-            index, df["lat"].to_numpy()[first_rows], df["lon"].to_numpy()[first_rows], rules.near_airfield_km
-        )
-        agl = df["_alt"].to_numpy()[first_rows] - np.nan_to_num(elev)
-        up = first_rows[found & (agl <= rules.low_alt_agl_ft)]
-        if len(up):
-            new = df[SPLIT_REASON].to_numpy().copy()
-            new[up] = TAKEOFF_OBSERVED
-            df = df.with_columns(pl.Series(SPLIT_REASON, new.tolist(), dtype=pl.String))
+    # a sortie first seen low over an airfield and not descending was seen taking off,
+    # whatever else made it start here
+    with np.errstate(invalid="ignore"):
+        first = np.flatnonzero((code >= 2) & (r.alt <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT))
+        first = first[~(r.vr_fwd(first) <= -rules.descent_fpm)]
+    if len(first):
+        found, _, _, elev = _nearest(index, r.lat[first], r.lon[first], rules.near_airfield_km)
+        up = found & (r.alt[first] - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
+        code[first[up]] = 1
 
-    # sortie numbers: cumulative sum of split flags; ids built on the first rows only
-    split = pl.col(SPLIT_REASON).is_not_null()
-    df = df.with_columns(split.cast(pl.Int64).cum_sum().alias("_sortie"))
-    firsts = df.filter(split).select(
+    # sortie numbers: cumulative sum of split flags; ids formatted on first rows only
+    split = code > 0
+    sortie = np.cumsum(split)  # 1-based among rows of a sortie
+    firsts = df.select("icao24", "time").filter(pl.Series(split)).select(
         pl.concat_str(pl.col("icao24"), pl.lit("-"), pl.col("time").dt.strftime(_ID_FORMAT)).alias("_id")
     )
-    firsts = firsts.with_columns(pl.int_range(1, pl.len() + 1).over("_id").alias("_k")).select(
+    firsts = firsts.with_columns(pl.int_range(1, pl.len() + 1).over("_id").alias("_k"))
+    ids = firsts.select(
         pl.when(pl.col("_k") > 1)
         .then(pl.concat_str(pl.col("_id"), pl.lit("-"), pl.col("_k").cast(pl.String)))
         .otherwise(pl.col("_id"))
-        .alias("_id")
+    ).to_series()
+    ids = pl.concat([pl.Series([None], dtype=pl.String), ids])  # position 0: no sortie
+    flight_id = ids.gather(np.where(air, sortie, 0)).alias(schema.FLIGHT_ID)
+    reasons = pl.Series(SPLIT_REASON, _CODES, dtype=pl.String).gather(code.astype(np.int64))
+    return df.with_columns(flight_id, reasons.alias(SPLIT_REASON))
+
+
+def _label(index, lat, lon, observed, on_ground_state, rules: SortieRules) -> np.ndarray:
+    """Airfield of an observed take-off or landing: ICAO code within near_airfield_km;
+    "at_sea" for a ground state with no airfield within at_sea_min_km; else null."""
+    radius = max(rules.near_airfield_km, rules.at_sea_min_km)
+    found, icao, dist, _ = _nearest(index, lat, lon, radius)
+    with np.errstate(invalid="ignore"):
+        near = found & (dist <= rules.near_airfield_km)
+    return np.where(
+        observed & near, icao, np.where(observed & on_ground_state & ~found, AT_SEA, None)
     )
-    ids = firsts["_id"]
-    df = df.with_columns(
-        pl.when(a & (pl.col("_sortie") > 0))
-        .then(pl.lit(ids).gather((pl.col("_sortie") - 1).clip(lower_bound=0)))
-        .otherwise(None)
-        .alias(schema.FLIGHT_ID)
-    )
-    return df.select([*out_columns, schema.FLIGHT_ID, SPLIT_REASON])
 
 
 def flights(
@@ -467,12 +590,18 @@ def flights(
 ) -> pl.DataFrame:
     """One row per sortie, in schema.FLIGHTS, from the output of assign_sorties.
 
+    start_reason is the split_reason of the sortie's first row. end_reason: landing_observed
+    when a ground state follows within rules.observed_edge_s (or the data ends with the
+    aircraft low and not climbing over an airfield), else the reason the next sortie of the
+    same aircraft starts (gap_*, leg_mark), else coverage_end.
+
     Take-off / landing airfield: the ICAO code of the nearest airfield within
     rules.near_airfield_km of the observed take-off (landing): the ground row just before
     the first airborne row (just after the last one), or the first (last) airborne row when
-    that was seen low over an airfield. "at_sea" when that ground state lies away from
-    every airfield (a deck, or a landing site not in the airfield table); null when the
-    take-off (landing) was not observed.
+    that was seen low over an airfield. "at_sea" when that ground state lies more than
+    rules.at_sea_min_km from every airfield (a deck); null when the take-off (landing) was
+    not observed, or was observed between near_airfield_km and at_sea_min_km of an airfield
+    (a site the airfield table lacks: a heliport, a strip, a far corner of a big base).
     """
     rules = rules or SortieRules()
     if schema.FLIGHT_ID not in obs_with_ids.columns:
@@ -482,114 +611,90 @@ def flights(
         obs = obs.with_columns(pl.lit(None, dtype=pl.String).alias(SPLIT_REASON))
     if obs.height == 0 or obs[schema.FLIGHT_ID].null_count() == obs.height:
         return schema.empty(schema.FLIGHTS)
-    if not _is_sorted(obs):
-        obs = _sorted(obs)
+    df = obs if _is_sorted(obs) else _sorted(obs)
+    r = _Rows(df)
     fid = pl.col(schema.FLIGHT_ID)
-    df = (
-        obs.lazy()
-        .with_columns(_base_columns())
+    src = pl.col("pos_source")
+    # rows of a sortie are consecutive in (icao24, time) order: group by run of flight_id
+    per = (
+        df.lazy()
         .with_columns(
-            pl.when(_SAME).then(pl.col("_t") - pl.col("_t").shift(1)).alias("_dt"),
-            pl.when(_SAME_NEXT).then(pl.col("_t").shift(-1) - pl.col("_t")).alias("_dt_next"),
-            (_SAME & fid.shift(1).is_null()).alias("_prev_g"),
-            (_SAME_NEXT & fid.shift(-1).is_null()).alias("_next_g"),
-            _SAME_NEXT.alias("_has_next"),
-            pl.when(_SAME_NEXT & fid.shift(-1).is_not_null() & (fid.shift(-1) != fid))
-            .then(pl.col(SPLIT_REASON).shift(-1))
-            .alias("_next_reason"),
-            pl.when(_SAME).then(pl.col("lat").shift(1)).alias("_prev_lat"),
-            pl.when(_SAME).then(pl.col("lon").shift(1)).alias("_prev_lon"),
-            pl.when(_SAME_NEXT).then(pl.col("lat").shift(-1)).alias("_next_lat"),
-            pl.when(_SAME_NEXT).then(pl.col("lon").shift(-1)).alias("_next_lon"),
-            pl.coalesce(pl.col("vrate").cast(pl.Float64), pl.lit(None, dtype=pl.Float64)).alias("_vr"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_idx"),
+            # stale repeats of one position are not new positions: the gap runs from the
+            # first appearance of the previous position
+            pl.Series("_dt", r.dt_fresh),
+            fid.rle_id().alias("_run"),
         )
         .filter(fid.is_not_null())
-        .with_columns(pl.when(fid == fid.shift(1)).then(pl.col("_dt")).alias("_dt_in"))
-    )
-    src = pl.col("pos_source").cast(pl.String)
-    per = (
-        df.group_by(fid, maintain_order=True)
+        .group_by("_run", maintain_order=True)
         .agg(
+            fid.first(),
             pl.col("icao24").first(),
             pl.col("callsign").drop_nulls().first().alias("callsign"),
             pl.col("callsign").drop_nulls().unique(maintain_order=True).alias("callsigns"),
-            pl.col("time").first().alias("start"),
-            pl.col("time").last().alias("end"),
+            pl.col("time").min().alias("start"),
+            pl.col("time").max().alias("end"),
             pl.len().cast(pl.Int64).alias("n_obs"),
-            pl.col("lat").first().alias("first_lat"),
-            pl.col("lon").first().alias("first_lon"),
-            pl.col("lat").last().alias("last_lat"),
-            pl.col("lon").last().alias("last_lon"),
-            pl.col(SPLIT_REASON).first().alias("start_reason"),
-            pl.col("_dt_in").max().fill_null(0.0).alias("max_gap_s"),
-            (src == "adsb").mean().alias("share_adsb"),
-            (src == "mlat").mean().alias("share_mlat"),
-            # edges
-            pl.col("_prev_g").first().alias("_prev_g"),
-            pl.col("_dt").first().alias("_prev_dt"),
-            pl.col("_prev_lat").first().alias("_prev_lat"),
-            pl.col("_prev_lon").first().alias("_prev_lon"),
-            pl.col("_next_g").last().alias("_next_g"),
-            pl.col("_has_next").last().alias("_has_next"),
-            pl.col("_dt_next").last().alias("_next_dt"),
-            pl.col("_next_lat").last().alias("_next_lat"),
-            pl.col("_next_lon").last().alias("_next_lon"),
-            pl.col("_next_reason").last().alias("_next_reason"),
-            pl.col("_alt").last().alias("_last_alt"),
-            pl.col("_vr").last().alias("_last_vr"),
-            pl.col("_gs").last().alias("_last_gs"),
+            pl.col("_idx").min().alias("_first"),
+            pl.col("_idx").max().alias("_last"),
+            pl.col(SPLIT_REASON).drop_nulls().first().alias("start_reason"),
+            pl.col("_dt").slice(1).max().alias("max_gap_s"),
+            (src == "adsb").mean().fill_null(0.0).alias("share_adsb"),
+            (src == "mlat").mean().fill_null(0.0).alias("share_mlat"),
         )
         .collect()
     )
-    per = per.with_columns(
-        pl.col("start_reason").fill_null(COVERAGE_START),
-        pl.col("share_adsb").fill_null(0.0),
-        pl.col("share_mlat").fill_null(0.0),
-        ((pl.col("end") - pl.col("start")).dt.total_microseconds() / 6e7).alias("duration_min"),
-    ).with_columns((1.0 - pl.col("share_adsb") - pl.col("share_mlat")).clip(0.0, 1.0).alias("share_other"))
+    first = per["_first"].to_numpy()
+    last = per["_last"].to_numpy()
+    in_sortie = df[schema.FLIGHT_ID].is_not_null().to_numpy()
+    has_prev = r.same[first]
+    has_next = r.same_next[last]
+    prev_row = np.maximum(first - 1, 0)
+    next_row = np.minimum(last + 1, r.n - 1)
+    prev_g = has_prev & ~in_sortie[prev_row]
+    next_g = has_next & ~in_sortie[next_row]
+    reason_all = df[SPLIT_REASON].to_numpy()
+    next_reason = np.where(has_next & in_sortie[next_row], reason_all[next_row], None)
 
     index = airfield_index(airfields)
     edge = rules.observed_edge_s
     near = rules.near_airfield_km
+    start_reason = per["start_reason"].fill_null(COVERAGE_START)
 
     # take-off: the ground row before, or the first airborne row itself (seen low over a field)
-    to_ground = (per["_prev_g"] & (per["_prev_dt"] <= edge)).fill_null(False).to_numpy()
-    to_obs = (per["start_reason"] == TAKEOFF_OBSERVED).to_numpy()
-    to_lat = np.where(to_ground, per["_prev_lat"].to_numpy(), per["first_lat"].to_numpy())
-    to_lon = np.where(to_ground, per["_prev_lon"].to_numpy(), per["first_lon"].to_numpy())
-    found, icao, _, _ = _nearest(index, to_lat, to_lon, near)
-    takeoff = np.where(to_obs & found, icao, np.where(to_obs & to_ground & ~found, AT_SEA, None))
+    to_ground = prev_g & (r.dt[first] <= edge)
+    to_obs = (start_reason == TAKEOFF_OBSERVED).to_numpy()
+    to_row = np.where(to_ground, prev_row, first)
+    takeoff = _label(index, r.lat[to_row], r.lon[to_row], to_obs, to_ground, rules)
 
-    # landing: the ground row after; without one, the data ends with the aircraft low and
-    # not climbing over an airfield
-    ld_ground = (per["_next_g"] & (per["_next_dt"] <= edge)).fill_null(False).to_numpy()
-    ld_lat = np.where(ld_ground, per["_next_lat"].to_numpy(), per["last_lat"].to_numpy())
-    ld_lon = np.where(ld_ground, per["_next_lon"].to_numpy(), per["last_lon"].to_numpy())
-    found, icao, _, elev = _nearest(index, ld_lat, ld_lon, near)
-    last_alt = per["_last_alt"].to_numpy().astype(np.float64)
-    last_vr = np.nan_to_num(per["_last_vr"].to_numpy().astype(np.float64), nan=0.0)
-    # no further row of this aircraft, or only ground rows after a long silence
-    at_end = ~per["_has_next"].to_numpy() | per["_next_g"].to_numpy()
-    seen_low = (
-        at_end
-        & found
-        & np.isfinite(last_alt)
-        & (last_alt - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
-        & (last_vr < rules.climb_fpm)
-    )
+    # landing: the ground row after; without one, the sortie ends (the data ends, goes
+    # quiet, or a gap splits) with the aircraft low and not climbing over an airfield
+    ld_ground = next_g & (r.dt_next[last] <= edge)
+    ld_row = np.where(ld_ground, next_row, last)
+    found, _, dist, elev = _nearest(index, r.lat[ld_row], r.lon[ld_row], near)
+    fresh = r.last_moved[last]  # repeats of a stale position say nothing of the altitude
+    with np.errstate(invalid="ignore"):
+        seen_low = (
+            found
+            & (r.alt[fresh] - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
+            & ~(r.vr_back(fresh) >= rules.climb_fpm)
+        )
     ld_obs = ld_ground | seen_low
-    landing = np.where(ld_obs & found, icao, np.where(ld_ground & ~found, AT_SEA, None))
-    next_reason = per["_next_reason"].to_numpy()
+    landing = _label(index, r.lat[ld_row], r.lon[ld_row], ld_obs, ld_ground, rules)
     end_reason = np.where(
         ld_obs,
         LANDING_OBSERVED,
-        np.where(
-            np.isin(next_reason.astype(str), list(GAP_REASONS)),
-            next_reason,
-            COVERAGE_END,
-        ),
+        np.where(np.isin(next_reason.astype(str), list(GAP_REASONS)), next_reason, COVERAGE_END),
     )
     per = per.with_columns(
+        start_reason,
+        pl.col("max_gap_s").fill_null(0.0),
+        ((pl.col("end") - pl.col("start")).dt.total_microseconds() / 6e7).alias("duration_min"),
+        (1.0 - pl.col("share_adsb") - pl.col("share_mlat")).clip(0.0, 1.0).alias("share_other"),
+        pl.Series("first_lat", r.lat[first]),
+        pl.Series("first_lon", r.lon[first]),
+        pl.Series("last_lat", r.lat[last]),
+        pl.Series("last_lon", r.lon[last]),
         pl.Series("takeoff_airfield", takeoff.tolist(), dtype=pl.String),
         pl.Series("landing_airfield", landing.tolist(), dtype=pl.String),
         pl.Series("end_reason", end_reason.tolist(), dtype=pl.String),
