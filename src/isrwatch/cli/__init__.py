@@ -24,7 +24,9 @@ def _root() -> None:
 # One module per group of subcommands; each defines register(app).
 COMMAND_MODULES = [
     "isrwatch.cli.common",
+    "isrwatch.cli.store",
     "isrwatch.cli.identify",
+    "isrwatch.cli.verify",
 ]
 
 

@@ -21,9 +21,11 @@ from isrwatch.store.exchange import (
 from isrwatch.store.ingest import IngestResult, StoreReadError, ingest, ingest_batches, ingest_with
 from isrwatch.store.query import (
     COVERAGE,
+    DISTINCT_AIRCRAFT,
     INGEST_LOG,
     STORED_REJECTS,
     coverage_by_day,
+    load_distinct_aircraft,
     load_feed_aircraft,
     load_ingest_log,
     load_observations,
@@ -34,6 +36,7 @@ from isrwatch.store.query import (
 
 __all__ = [
     "COVERAGE",
+    "DISTINCT_AIRCRAFT",
     "EXPORT_FORMAT",
     "INGEST_LOG",
     "KEY",
@@ -49,6 +52,7 @@ __all__ = [
     "ingest_batches",
     "ingest_with",
     "list_tables",
+    "load_distinct_aircraft",
     "load_feed_aircraft",
     "load_ingest_log",
     "load_observations",

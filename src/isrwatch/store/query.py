@@ -100,6 +100,26 @@ def load_feed_aircraft(con: duckdb.DuckDBPyConnection, *, with_seen: bool = Fals
     return out
 
 
+DISTINCT_AIRCRAFT: dict[str, pl.DataType] = {
+    "icao24": pl.String,
+    "callsign": pl.String,  # null for the aircraft's observations without a callsign
+    "n_obs": pl.Int64,
+    "first_seen": schema.UTC_US,
+    "last_seen": schema.UTC_US,
+}
+
+
+def load_distinct_aircraft(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every (icao24, callsign) pair seen in observations, with counts and first/last time
+    (DISTINCT_AIRCRAFT), sorted by icao24 and first_seen."""
+    df = _arrow_df(
+        con,
+        """SELECT icao24, callsign, count(*) AS n_obs, min(time) AS first_seen, max(time) AS last_seen
+           FROM observations GROUP BY icao24, callsign ORDER BY icao24, first_seen, callsign NULLS FIRST""",
+    )
+    return schema.conform(df, DISTINCT_AIRCRAFT)
+
+
 INGEST_LOG: dict[str, pl.DataType] = {
     "ingest_id": pl.Int64,
     "path": pl.String,

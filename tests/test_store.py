@@ -1,0 +1,519 @@
+"""The store: counting invariant, dedupe, idempotency, atomicity, read-back, coverage, exchange."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from isrwatch import schema
+from isrwatch.sources import ReaderError
+from isrwatch.store import (
+    COVERAGE,
+    SCHEMA_VERSION,
+    StoreError,
+    coverage_by_day,
+    export_parquet,
+    import_parquet,
+    ingest,
+    ingest_batches,
+    list_tables,
+    load_distinct_aircraft,
+    load_feed_aircraft,
+    load_ingest_log,
+    load_observations,
+    load_rejects,
+    load_table,
+    open_store,
+    save_table,
+    summary,
+)
+
+T0 = datetime(2024, 3, 1, 10, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class FakeBatch:
+    observations: pl.DataFrame
+    rejects: pl.DataFrame
+    aircraft: pl.DataFrame
+    rows_read: int
+
+
+def obs(icao24: str, n: int, *, start: datetime = T0, step_s: int = 10, lat0: float = 30.0, lon0: float = -110.0,
+        callsign: str | None = "TEST1", feed: str = "test", pos_source: str = "adsb") -> pl.DataFrame:
+    return schema.conform(
+        pl.DataFrame(
+            {
+                "time": [start + timedelta(seconds=i * step_s) for i in range(n)],
+                "icao24": [icao24] * n,
+                "callsign": [callsign] * n,
+                "lat": [lat0 + i * 0.01 for i in range(n)],
+                "lon": [lon0 + i * 0.01 for i in range(n)],
+                "alt_baro": [30000.0] * n,
+                "on_ground": [False] * n,
+                "pos_source": [pos_source] * n,
+                "leg_start": [i == 0 for i in range(n)],
+                "stale": [False] * n,
+                "feed": [feed] * n,
+            }
+        ),
+        schema.OBSERVATIONS,
+    )
+
+
+def rejects(*rows: tuple[str, str, int], feed: str = "test") -> pl.DataFrame:
+    return pl.DataFrame(
+        {"feed": [feed] * len(rows), "reason": [r[0] for r in rows], "detail": [r[1] for r in rows],
+         "n_rows": [r[2] for r in rows]},
+        schema=schema.REJECTS,
+    )
+
+
+def batch(observations: pl.DataFrame, rej: pl.DataFrame | None = None, aircraft: pl.DataFrame | None = None,
+          rows_read: int | None = None) -> FakeBatch:
+    rej = rej if rej is not None else schema.empty(schema.REJECTS)
+    aircraft = aircraft if aircraft is not None else schema.empty(schema.FEED_AIRCRAFT)
+    if rows_read is None:
+        rows_read = observations.height + int(rej["n_rows"].sum() or 0)
+    return FakeBatch(observations, rej, aircraft, rows_read)
+
+
+def facts(icao24: str, source: str = "test", **values) -> pl.DataFrame:
+    return schema.conform(pl.DataFrame({"icao24": [icao24], "source": [source], **{k: [v] for k, v in values.items()}}),
+                          schema.FEED_AIRCRAFT)
+
+
+def invariant(result) -> None:
+    assert result.rows_read == result.rows_stored + result.rows_rejected + result.rows_duplicate
+    assert result.rows_rejected == sum(result.rejected_by_reason.values())
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = open_store(tmp_path / "store.duckdb")
+    yield c
+    c.close()
+
+
+def n_obs(con) -> int:
+    return con.execute("SELECT count(*) FROM observations").fetchall()[0][0]
+
+
+# --- schema ---------------------------------------------------------------------------------
+
+def test_open_store_creates_versioned_schema_and_reopens(tmp_path):
+    path = tmp_path / "sub" / "s.duckdb"
+    c = open_store(path)
+    tables = {r[0] for r in c.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"meta", "observations", "aircraft_feed", "ingest_log", "rejects"} <= tables
+    assert c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(SCHEMA_VERSION),)]
+    ingest_batches(c, [batch(obs("abc123", 3))], path="a")
+    c.close()
+    c = open_store(path)  # no re-creation, data still there
+    assert n_obs(c) == 3
+    c.close()
+    ro = open_store(path, read_only=True)
+    assert summary(ro)["n_obs"] == 3
+    ro.close()
+
+
+def test_open_store_refuses_missing_newer_and_foreign(tmp_path):
+    with pytest.raises(StoreError, match="no store"):
+        open_store(tmp_path / "absent.duckdb", read_only=True)
+    path = tmp_path / "s.duckdb"
+    open_store(path).close()
+    raw = duckdb.connect(str(path))
+    raw.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    raw.close()
+    with pytest.raises(StoreError, match="newer isrwatch"):
+        open_store(path)
+    foreign = tmp_path / "other.duckdb"
+    duckdb.connect(str(foreign)).close()
+    with pytest.raises(StoreError, match="not an isrwatch store"):
+        open_store(foreign, read_only=True)
+
+
+def test_default_path_follows_isrwatch_db(tmp_path, monkeypatch):
+    target = tmp_path / "env.duckdb"
+    monkeypatch.setenv("ISRWATCH_DB", str(target))
+    open_store().close()
+    assert target.exists()
+
+
+# --- counting, dedupe, idempotency ------------------------------------------------------------
+
+def test_invariant_rejects_and_duplicates_within_and_across_batches(con):
+    a = obs("abc123", 100)
+    b = obs("def456", 50)
+    batches = [
+        batch(a[:60], rejects(("lat_out_of_range", "row 7: lat=95", 2), ("no_position", "hex=abc123", 3))),
+        # 40 new rows + 10 repeats of the first batch + 5 repeats inside this batch
+        batch(pl.concat([a[60:], a[:10], a[60:65]])),
+        batch(pl.concat([b, b[:1]]), rejects(("lat_out_of_range", "row 9", 1))),
+    ]
+    r = ingest_batches(con, batches, path="f.json", fmt="fake")
+    invariant(r)
+    assert (r.rows_read, r.rows_stored, r.rows_rejected, r.rows_duplicate) == (60 + 5 + 55 + 51 + 1, 150, 6, 16)
+    assert r.rejected_by_reason == {"lat_out_of_range": 3, "no_position": 3}
+    assert n_obs(con) == 150
+    stored = load_rejects(con)
+    assert set(stored["reason"]) == {"lat_out_of_range", "no_position"}
+    assert stored.filter(pl.col("reason") == "lat_out_of_range")["samples"].to_list()[0] == ["row 7: lat=95", "row 9"]
+    log = load_ingest_log(con).row(0, named=True)
+    assert (log["status"], log["rows_read"], log["rows_stored"], log["rows_duplicate"]) == ("completed", 172, 150, 16)
+
+
+def test_second_ingest_adds_nothing_and_counts_every_row_duplicate(con):
+    batches = [batch(obs("abc123", 30)), batch(obs("def456", 20))]
+    first = ingest_batches(con, batches, path="f")
+    second = ingest_batches(con, batches, path="f")
+    invariant(first)
+    invariant(second)
+    assert first.rows_stored == 50
+    assert second.rows_stored == 0
+    assert second.rows_duplicate == second.rows_read == 50
+    assert n_obs(con) == 50
+
+
+def test_first_occurrence_of_a_key_wins(con):
+    a = obs("abc123", 5, callsign="FIRST")
+    b = obs("abc123", 5, callsign="SECOND")  # same keys, other facts
+    ingest_batches(con, [batch(pl.concat([a, b]))], path="f")
+    assert load_observations(con)["callsign"].unique().to_list() == ["FIRST"]
+    ingest_batches(con, [batch(b)], path="g")
+    assert load_observations(con)["callsign"].unique().to_list() == ["FIRST"]
+
+
+def test_keyless_rows_are_rejected_not_dropped(con):
+    good = obs("abc123", 4)
+    bad = good.with_columns(
+        pl.Series("lat", [None, float("nan"), 1.0, 2.0]),
+        pl.Series("icao24", ["abc123", "abc123", None, "abc123"]),
+        pl.Series("time", [T0, T0, T0, None], dtype=schema.UTC_US),
+    )
+    r = ingest_batches(con, [batch(pl.concat([good, bad]))], path="f")
+    invariant(r)
+    assert r.rows_stored == 4 and r.rejected_by_reason == {"missing_key": 4}
+
+
+def test_rows_a_reader_does_not_account_for_are_counted(con):
+    r = ingest_batches(con, [batch(obs("abc123", 5), rows_read=8)], path="f")
+    invariant(r)
+    assert r.rejected_by_reason == {"reader_unaccounted": 3}
+
+
+def test_null_callsign_rows_are_kept_and_markup_is_stored_verbatim(con):
+    marked = "[bold red]X[/]<script>"
+    data = pl.concat([obs("abc123", 3, callsign=None), obs("def456", 3, callsign=marked)])
+    r = ingest_batches(con, [batch(data)], path="f")
+    assert r.rows_stored == 6
+    back = load_observations(con)
+    assert back.filter(pl.col("icao24") == "abc123")["callsign"].null_count() == 3
+    assert back.filter(pl.col("icao24") == "def456")["callsign"].to_list() == [marked] * 3
+
+
+# --- atomicity and damage ----------------------------------------------------------------------
+
+def test_exception_inside_the_transaction_leaves_the_store_as_before(con):
+    ingest_batches(con, [batch(obs("abc123", 10))], path="before")
+
+    def broken():
+        yield batch(obs("def456", 10))
+        yield batch(obs("fed654", 10), aircraft=facts("def456", registration="N1"))
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ingest_batches(con, broken(), path="broken")
+    assert n_obs(con) == 10
+    assert load_ingest_log(con)["path"].to_list() == ["before"]
+    assert load_feed_aircraft(con).height == 0
+    assert load_rejects(con).height == 0
+    # the connection is usable afterwards
+    assert ingest_batches(con, [batch(obs("def456", 10))], path="after").rows_stored == 10
+
+
+def test_reader_error_keeps_rows_before_the_damage(con):
+    def damaged():
+        yield batch(obs("abc123", 10))
+        yield batch(obs("def456", 5), rejects(("bad_position", "x", 1)))
+        raise ReaderError("truncated_gzip", "gzip stream ends before its end marker")
+
+    r = ingest_batches(con, damaged(), path="cut.json.gz")
+    invariant(r)
+    assert r.error == "truncated_gzip: gzip stream ends before its end marker"
+    assert (r.rows_read, r.rows_stored, r.rows_rejected) == (16, 15, 1)
+    assert r.rejected_by_reason == {"bad_position": 1, "truncated_gzip": 0}
+    assert n_obs(con) == 15
+    log = load_ingest_log(con).row(0, named=True)
+    assert log["status"] == "error" and log["error"].startswith("truncated_gzip:")
+    damage = load_rejects(con).filter(pl.col("reason") == "truncated_gzip").row(0, named=True)
+    assert damage["n_rows"] == 0 and "after 16 rows" in damage["samples"][0]
+
+
+# --- aircraft facts ------------------------------------------------------------------------------
+
+def test_feed_aircraft_latest_wins_and_null_never_erases(con):
+    early = obs("abc123", 3, start=T0)
+    late = obs("abc123", 3, start=T0 + timedelta(days=1))
+    ingest_batches(con, [batch(late, aircraft=facts("abc123", registration="N-NEW", type_code="P8"))], path="late")
+    # an older file, ingested afterwards, must not overwrite newer facts but may fill gaps
+    ingest_batches(con, [batch(early, aircraft=facts("abc123", registration="N-OLD", operator="USN"))], path="early")
+    row = load_feed_aircraft(con, with_seen=True).row(0, named=True)
+    assert (row["registration"], row["type_code"], row["operator"]) == ("N-NEW", "P8", "USN")
+    assert row["first_seen"] == T0 and row["last_seen"] == late["time"].max()
+    # a newer file with a null registration keeps the known one, its new type replaces the old
+    newest = obs("abc123", 3, start=T0 + timedelta(days=2))
+    ingest_batches(con, [batch(newest, aircraft=facts("abc123", type_code="P8A"))], path="newest")
+    row = load_feed_aircraft(con).row(0, named=True)
+    assert (row["registration"], row["type_code"]) == ("N-NEW", "P8A")
+    assert load_feed_aircraft(con).schema == pl.Schema(schema.FEED_AIRCRAFT)
+
+
+def test_feed_aircraft_one_row_per_icao24_and_source(con):
+    a = obs("abc123", 3)
+    ingest_batches(con, [batch(a, aircraft=pl.concat([facts("abc123", "feed1", registration="A"),
+                                                      facts("abc123", "feed1", registration="B"),
+                                                      facts("abc123", "feed2", registration="C")]))], path="f")
+    df = load_feed_aircraft(con)
+    assert df.select("source", "registration").rows() == [("feed1", "B"), ("feed2", "C")]
+
+
+# --- reading back -------------------------------------------------------------------------------
+
+def test_load_observations_filters_sorts_and_round_trips_types(con):
+    data = pl.concat([
+        obs("def456", 5, lat0=10, lon0=179.9, pos_source="mlat"),  # crosses the antimeridian
+        obs("abc123", 5, start=T0 + timedelta(hours=1)),
+    ])
+    ingest_batches(con, [batch(data.sample(fraction=1.0, shuffle=True, seed=1))], path="f")
+    back = load_observations(con)
+    assert back.schema == pl.Schema(schema.OBSERVATIONS)
+    assert back["pos_source"].dtype == schema.PosSource
+    assert back.equals(data.sort("icao24", "time"))
+    assert load_observations(con, icao24=[" ABC123 "])["icao24"].unique().to_list() == ["abc123"]
+    assert load_observations(con, icao24=[]).height == 0
+    window = load_observations(con, since=T0 + timedelta(seconds=10), until=T0 + timedelta(seconds=30))
+    assert window["time"].to_list() == [T0 + timedelta(seconds=10), T0 + timedelta(seconds=20)]  # [since, until)
+    assert load_observations(con, since="2024-03-01T11:00:00").height == 5  # naive ISO = UTC
+    assert load_observations(con, bbox=(-180, -90, -179.5, 90)).height == 0
+    across = load_observations(con, bbox=(179.915, 0, -170, 20))  # west > east: crosses 180
+    assert across["lon"].to_list() == pytest.approx([179.92, 179.93, 179.94])
+    box = load_observations(con, bbox=(-110.0, 30.0, -109.975, 30.025))
+    assert box["icao24"].to_list() == ["abc123"] * 3
+
+
+def test_distinct_aircraft_lists_callsign_pairs(con):
+    ingest_batches(con, [batch(pl.concat([obs("abc123", 2, callsign=None),
+                                          obs("abc123", 3, callsign="RCH1", start=T0 + timedelta(hours=1))]))],
+                   path="f")
+    df = load_distinct_aircraft(con)
+    assert df.select("icao24", "callsign", "n_obs").rows() == [("abc123", None, 2), ("abc123", "RCH1", 3)]
+
+
+def test_coverage_by_day_lists_empty_days_and_the_longest_silence(con):
+    day1 = pl.concat([obs("abc123", 3, step_s=60), obs("def456", 2, start=T0 + timedelta(hours=2), step_s=60)])
+    day3 = obs("abc123", 2, start=T0 + timedelta(days=2), step_s=30)
+    ingest_batches(con, [batch(pl.concat([day1, day3]))], path="f")
+    cov = coverage_by_day(con)
+    assert cov.schema == pl.Schema(COVERAGE)
+    rows = cov.rows(named=True)
+    assert [r["day"].isoformat() for r in rows] == ["2024-03-01", "2024-03-02", "2024-03-03"]
+    assert [r["n_obs"] for r in rows] == [5, 0, 2]
+    assert [r["n_aircraft"] for r in rows] == [2, 0, 1]
+    # day 1: abc123 at 10:00..10:02, def456 from 12:00: the silence is 12:00 - 10:02
+    assert rows[0]["max_gap_s"] == pytest.approx(2 * 3600 - 120)
+    assert rows[1]["first"] is None and rows[1]["max_gap_s"] is None
+    assert rows[2]["max_gap_s"] == pytest.approx(30)
+    assert coverage_by_day(open_store(":memory:")).height == 0
+
+
+def test_summary_keys_and_counts(con):
+    ingest_batches(con, [batch(obs("abc123", 10, feed="a"), rejects(("no_position", "x", 2), feed="a"))], path="f1")
+    ingest_batches(con, [batch(obs("def456", 4, feed="b", start=T0 + timedelta(days=1)))], path="f2")
+    s = summary(con)
+    assert s["n_obs"] == 14 and s["n_aircraft"] == 2
+    assert s["per_feed"] == {"a": 10, "b": 4}
+    assert s["per_day"] == {"2024-03-01": 10, "2024-03-02": 4}
+    assert s["first"].startswith("2024-03-01T10:00:00") and s["last"].startswith("2024-03-02")
+    assert s["files_ingested"] == 2 and s["ingests"] == 2 and s["files_with_error"] == 0
+    assert s["rejected_by_reason"] == {"no_position": 2}
+    assert s["rows_read"] == s["rows_stored"] + s["rows_rejected"] + s["rows_duplicate"] == 16
+
+
+# --- Parquet exchange -----------------------------------------------------------------------------
+
+def test_export_import_round_trip(con, tmp_path):
+    data = pl.concat([obs("abc123", 20, step_s=3600, callsign=None), obs("def456", 5, pos_source="mlat")])
+    ingest_batches(con, [batch(data)], path="f")
+    out = tmp_path / "export"
+    done = export_parquet(con, out)
+    assert done["rows"] == 25 and done["days"] == 2
+    assert sorted(p.name for p in out.iterdir()) == ["day=2024-03-01", "day=2024-03-02"]
+
+    other = open_store(tmp_path / "other.duckdb")
+    results = import_parquet(other, out)
+    for r in results:
+        invariant(r)
+    assert sum(r.rows_stored for r in results) == 25
+    assert load_observations(other).equals(load_observations(con))
+    again = import_parquet(other, out)
+    assert sum(r.rows_stored for r in again) == 0
+    assert all(r.skipped_already_ingested and r.rows_duplicate == r.rows_read for r in again)
+    forced = import_parquet(other, out, force=True)
+    assert sum(r.rows_duplicate for r in forced) == 25 and not any(r.skipped_already_ingested for r in forced)
+    other.close()
+
+    # other readers see the same table with the partition column
+    by_polars = pl.read_parquet(out, hive_partitioning=True)
+    assert by_polars.height == 25 and "day" in by_polars.columns
+    assert by_polars["time"].dtype == schema.UTC_US
+    by_duck = duckdb.sql(f"SELECT count(*), count(DISTINCT day) FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true)").fetchall()
+    assert by_duck == [(25, 2)]
+    # Dask as the scale-out engine uses it: one task per day partition, Polars inside
+    import dask
+
+    parts = [dask.delayed(pl.read_parquet)(p) for p in sorted(out.glob("day=*/*.parquet"))]
+    by_dask = pl.concat(dask.compute(*parts, scheduler="synchronous"))
+    assert by_dask.height == 25 and by_dask.schema == by_polars.drop("day").schema
+
+
+def test_export_window_and_non_empty_directory(con, tmp_path):
+    ingest_batches(con, [batch(obs("abc123", 48, step_s=3600))], path="f")
+    out = tmp_path / "x"
+    assert export_parquet(con, out, since="2024-03-02", until="2024-03-03")["rows"] == 24
+    with pytest.raises(FileExistsError):
+        export_parquet(con, out)
+    (out / "keep.txt").write_text("mine")
+    done = export_parquet(con, out, overwrite=True)
+    assert done["rows"] == 48 and (out / "keep.txt").exists()
+    assert pl.read_parquet(out / "**/*.parquet").height == 48
+
+
+def test_import_of_a_foreign_parquet_is_an_error_not_a_crash(con, tmp_path):
+    pl.DataFrame({"a": [1, 2]}).write_parquet(tmp_path / "foreign.parquet")
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
+    results = {Path(r.path).name: r for r in import_parquet(con, tmp_path)}
+    assert results["foreign.parquet"].error.startswith("not_observations_parquet:")
+    assert results["junk.parquet"].error.startswith("not_parquet:")
+    assert n_obs(con) == 0
+
+
+# --- derived tables ---------------------------------------------------------------------------------
+
+def test_save_and_load_derived_tables(con):
+    flights = schema.conform(
+        pl.DataFrame({
+            "flight_id": ["b", "a", "c"],
+            "icao24": ["abc123"] * 3,
+            "callsigns": [["X", "[b]Y[/b]"], [], None],
+            "start": [T0, T0 + timedelta(hours=1), None],
+            "n_obs": [3, 2, 1],
+        }),
+        schema.FLIGHTS,
+    )
+    save_table(con, "flights", flights)
+    assert list_tables(con) == ["flights"]
+    assert load_table(con, "flights", schema.FLIGHTS).equals(flights)  # order and types kept
+    save_table(con, "flights", flights[:1])  # replaces
+    assert load_table(con, "flights", schema.FLIGHTS).height == 1
+    empty = load_table(con, "airspace_events", schema.AIRSPACE_EVENTS)
+    assert empty.height == 0 and empty.schema == pl.Schema(schema.AIRSPACE_EVENTS)
+    with pytest.raises(KeyError):
+        load_table(con, "airspace_events")
+    with pytest.raises(ValueError):
+        save_table(con, "x; DROP TABLE observations", flights)
+
+
+# --- ingest() through the readers ----------------------------------------------------------------------
+
+def write_trace(path: Path, icao: str = "abc123", n: int = 2000, *, gz: bool = False, cut: float | None = None,
+                registration: str = "N1", flight: str = "TEST1") -> Path:
+    points = [
+        [i * 2.0, 30 + i * 1e-3, -100 + i * 1e-3, 30000, 400.0, 45.0, 0, 0,
+         {"type": "adsb_icao", "flight": flight} if i % 100 == 0 else None, "adsb_icao", 30500, 0, 280, 0.0]
+        for i in range(n)
+    ]
+    doc = {"icao": icao, "r": registration, "t": "P8", "dbFlags": 1, "timestamp": 1_700_000_000.0, "trace": points}
+    raw = json.dumps(doc).encode()
+    if gz:
+        raw = gzip.compress(raw)
+    if cut is not None:
+        raw = raw[: int(len(raw) * cut)]
+    path.write_bytes(raw)
+    return path
+
+
+def test_ingest_file_twice_short_circuits_on_sha256(con, tmp_path):
+    f = write_trace(tmp_path / "trace_full_abc123.json")
+    first = ingest(con, f)
+    invariant(first)
+    assert first.format == "readsb_trace" and first.rows_stored == 2000 and first.sha256
+    second = ingest(con, f)
+    invariant(second)
+    assert second.skipped_already_ingested and second.rows_stored == 0
+    assert second.rows_duplicate == second.rows_read == 2000
+    forced = ingest(con, f, force=True)
+    invariant(forced)
+    assert not forced.skipped_already_ingested and forced.rows_duplicate == 2000
+    assert n_obs(con) == 2000
+    assert load_ingest_log(con)["status"].to_list() == ["completed", "skipped", "completed"]
+    assert summary(con)["files_ingested"] == 1
+
+
+def test_ingest_truncated_gzip_keeps_rows_before_the_damage(con, tmp_path):
+    f = write_trace(tmp_path / "trace_full_abc123.json", n=20000, gz=True, cut=0.6)
+    r = ingest(con, f)
+    invariant(r)
+    assert r.error is not None and r.error.startswith("truncated_gzip:")
+    assert 0 < r.rows_stored < 20000 and r.rows_stored == n_obs(con)
+    assert r.rejected_by_reason.get("truncated_gzip") == 0
+    # a damaged file is never short-circuited: the second attempt re-reads (all duplicates)
+    again = ingest(con, f)
+    assert not again.skipped_already_ingested and again.rows_stored == 0 and again.error == r.error
+
+
+def test_ingest_unreadable_and_unknown_files_are_errors(con, tmp_path):
+    missing = ingest(con, tmp_path / "nope.json")
+    assert missing.error.startswith("unreadable:") and missing.rows_read == 0
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, not a feed\n")
+    unknown = ingest(con, text)
+    assert unknown.error.startswith("unknown_format:")
+    assert load_ingest_log(con)["status"].to_list() == ["error", "error"]
+
+
+def test_ingest_real_feeds(con, shared):
+    adsb = shared / "adsb"
+    files = [
+        adsb / "readsb" / "trace_full_ac671b.json",
+        *sorted((adsb / "adsbx-v2").glob("mil_*")),
+        *sorted((adsb / "opensky").glob("*.parquet")),
+        adsb / "traffic-samples" / "surveillance" / "border_control.json.gz",
+    ]
+    results = [ingest(con, f) for f in files]
+    for r in results:
+        invariant(r)
+        assert r.error is None, r.error
+    by_name = {Path(r.path).name: r for r in results}
+    trace = by_name["trace_full_ac671b.json"]
+    assert trace.rows_read == trace.rows_stored == 2500
+    log = by_name["mil_poll_log_2023-01-24.raw.txt"]
+    # the poll log repeats the three responses: nothing new, every position a duplicate
+    assert log.rows_stored == 0 and log.rows_duplicate > 0 and log.rejected_by_reason.get("api_error_body") == 0
+    s = summary(con)
+    assert s["n_obs"] == sum(r.rows_stored for r in results)
+    assert s["files_ingested"] == len(files)
+    delta = load_feed_aircraft(con).filter(pl.col("icao24") == "ac671b").row(0, named=True)
+    assert (delta["registration"], delta["type_code"]) == ("N899DN", "B739")
+    ac = load_observations(con, icao24=["ac671b"])
+    assert ac.height == 2500 and ac["time"].is_sorted() and ac["leg_start"].sum() >= 3
+    again = [ingest(con, f) for f in files]
+    assert all(r.skipped_already_ingested and r.rows_stored == 0 for r in again)
+    assert summary(con)["n_obs"] == s["n_obs"]
