@@ -26,7 +26,6 @@ COMMAND_MODULES = [
     "isrwatch.cli.common",
     "isrwatch.cli.store",
     "isrwatch.cli.identify",
-    "isrwatch.cli.verify",
 ]
 
 
