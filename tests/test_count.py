@@ -213,7 +213,7 @@ def test_entries_need_a_sovereign_area():
 
 def test_area_not_computed_is_not_zero(tables):
     d = CountDefinition("sorties", area=Area.within(200, "MEX"))
-    with pytest.raises(AreaNotComputed, match="MEX\\+200km"):
+    with pytest.raises(AreaNotComputed, match="near:MEX:200"):
         count(d, **tables, areas_computed={NEAR.key, MEX.key})
     assert count(d, **tables).n == 0  # trusted caller: no rows, no sorties
 
@@ -279,6 +279,7 @@ def test_definition_round_trips_through_dict():
     assert CountDefinition.from_dict(d.to_dict()) == d
     data = d.to_dict()
     assert data["area"] == {"kind": "aoi", "id": "baja_pacific", "key": "baja_pacific"}
+    assert Area.within(100, "Mexico").key == "near:MEX:100" and Area.geojson("/x/zone.geojson").key == "user:zone"
     assert data["roles"] == ["sigint", "aew"] and data["countries"] == ["US"]
 
 

@@ -496,7 +496,7 @@ def verify(
                 fhi = math.inf if fo.hi_inf else fr.n_upper
                 v.definitions_that_hold.append(
                     {
-                        "name": fd.name,
+                        "name": fd.summary(),
                         "kind": fd.kind,
                         "area": fd.area.key if fd.area else None,
                         "roles": "isr" if fd.roles == ISR_ANY else list(fd.roles),

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "isrwatch.cli.common",
     "isrwatch.cli.store",
     "isrwatch.cli.identify",
+    "isrwatch.cli.verify",
 ]
 
 

@@ -88,8 +88,8 @@ def normalise_roles(roles: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Area:
-    """Where a count looks. `key` is the value of the `area` column in the area-presence table and,
-    for sovereign airspace, the `region` of the airspace events (the ISO alpha-3 code)."""
+    """Where a count looks. `key` is the airspace stage's region id, the value of the `area` column
+    in the area-presence table and, for sovereign airspace, the `region` of the airspace events."""
 
     kind: str  # aoi | sovereign | within_km | geojson
     id: str  # AOI id, ISO alpha-3, or the GeoJSON path
@@ -124,12 +124,13 @@ class Area:
 
     @property
     def key(self) -> str:
+        """The airspace stage's region id: "MEX", "near:MEX:100", an AOI id, "user:<file stem>"."""
         if self.kind == "sovereign":
             return self.id
         if self.kind == "within_km":
-            return f"{self.id}+{self.km:g}km"
+            return f"near:{self.id}:{self.km:g}"
         if self.kind == "geojson":
-            return f"geojson:{Path(self.id).stem}"
+            return f"user:{Path(self.id).stem}"
         return self.id
 
     def describe(self) -> str:
@@ -220,6 +221,18 @@ class CountDefinition:
         if self.kind == "sovereign_entries":
             return "entries (incl. gap-only)" if self.count_gap_only else "entries (observed)"
         return self.kind.replace("_", " ")
+
+    def summary(self) -> str:
+        """One line for tables: "sorties · near:MEX:100 · any ISR role · military · reg. US"."""
+        parts = [self.name]
+        parts.append(self.area.key if self.area else "anywhere")
+        if self.roles:
+            parts.append("any ISR role" if self.roles == ISR_ANY else "/".join(self.roles))
+        if self.military_only:
+            parts.append("military")
+        if self.countries:
+            parts.append("reg. " + "/".join(self.countries))
+        return " · ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {

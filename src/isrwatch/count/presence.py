@@ -15,7 +15,7 @@ from isrwatch import schema
 # area presence: one row per (flight, area) with at least one observed position inside.
 AREA_PRESENCE: dict[str, pl.DataType] = {
     "flight_id": pl.String,
-    "area": pl.String,  # count.Area.key: ISO alpha-3 (sovereign), "MEX+100km", AOI id, "geojson:<stem>"
+    "area": pl.String,  # count.Area.key = airspace region id: "MEX", "near:MEX:100", AOI id, "user:<stem>"
     "minutes_inside": pl.Float64,  # minutes between consecutive inside positions, each interval capped
     "n_obs_inside": pl.Int64,  # observed positions inside
     "first_inside": schema.UTC_US,
