@@ -93,10 +93,13 @@ def classify_points(
     key = None if countries is None else tuple(countries)
     codes, sidx = sovereign_index(key)
     loc = sidx.locate(lon, lat)
-    sov = np.where(loc >= 0, codes[np.maximum(loc, 0)], None)
+    names = pl.Series("sovereign", codes.tolist(), dtype=pl.String)
+    sov = pl.select(
+        pl.when(pl.Series(loc >= 0)).then(names.gather(np.maximum(loc, 0))).otherwise(None).alias("sovereign")
+    ).to_series()
     land = land_index().contains(lon, lat)
     cols = [
-        pl.Series("sovereign", sov, dtype=pl.String),
+        sov,
         pl.Series("over_land", land, dtype=pl.Boolean),
     ]
     mask = pl.Series("_valid", valid)

@@ -115,6 +115,17 @@ def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool):
     return df["g"].to_numpy(), df["i"].to_numpy(), df["d"].to_numpy()
 
 
+def _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx):
+    """GAP_SAMPLES points per segment between fractions lo and hi: x, y, time µs, segment, inside."""
+    k = np.linspace(0.0, 1.0, GAP_SAMPLES)
+    sf = lo[:, None] + (hi - lo)[:, None] * k[None, :]
+    sg = np.repeat(np.arange(len(seg)), GAP_SAMPLES)
+    sx = (x0[seg][:, None] + sf * (x1[seg] - x0[seg])[:, None]).ravel()
+    sy = (y0[seg][:, None] + sf * (y1[seg] - y0[seg])[:, None]).ravel()
+    st = (t[seg][:, None] + sf * dt[seg][:, None]).ravel()
+    return sx, sy, st, sg, idx.contains(sx, sy)
+
+
 def _empty() -> pl.DataFrame:
     return schema.empty(schema.AIRSPACE_EVENTS)
 
@@ -258,19 +269,25 @@ def airspace_events(
             lo = np.zeros(len(seg))
             hi = np.zeros(len(seg))
             lo[w], hi[w] = fr["lo"].to_numpy(), fr["hi"].to_numpy()
-            # sample the inside part for depth and land
-            k = np.linspace(0.0, 1.0, GAP_SAMPLES)
-            sf = lo[:, None] + (hi - lo)[:, None] * k[None, :]
-            sg = np.repeat(np.arange(len(seg)), GAP_SAMPLES)
-            sx = (x0[seg][:, None] + sf * (x1[seg] - x0[seg])[:, None]).ravel()
-            sy = (y0[seg][:, None] + sf * (y1[seg] - y0[seg])[:, None]).ravel()
-            st = (t[seg][:, None] + sf * dt[seg][:, None]).ravel()
-            ins = idx.contains(sx, sy)
+            # sample the inside part for depth and land, then sample again around the deepest
+            # sample so the line's deepest point is found to ~1/4000 of its inside length
+            sx, sy, st, sg, ins = _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx)
             gland = np.zeros(len(seg), dtype=bool)
             np.logical_or.at(gland, sg[ins], land_index().contains(sx[ins], sy[ins]))
             gdepth = np.full(len(seg), 0.0)
             gdi = np.full(len(seg), -1, dtype=np.int64)
             if ins.any():
+                si = np.flatnonzero(ins)
+                g, i, _ = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
+                step = (hi - lo) / (GAP_SAMPLES - 1)
+                f_best = np.zeros(len(seg))
+                f_best[g] = lo[g] + (si[i] - g * GAP_SAMPLES) * step[g]
+                lo2 = np.clip(f_best - step, lo, hi)
+                hi2 = np.clip(f_best + step, lo, hi)
+                has = np.zeros(len(seg), dtype=bool)
+                has[g] = True
+                sx, sy, st, sg, ins = _sample(seg, lo2, hi2, x0, y0, x1, y1, t, dt, idx)
+                ins &= has[sg]
                 si = np.flatnonzero(ins)
                 g, i, d = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
                 gdepth[g] = d
