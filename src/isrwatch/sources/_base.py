@@ -76,6 +76,11 @@ def clip(text: object, limit: int = DETAIL_MAX) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def db_flags(v: object) -> int | None:
+    """readsb dbFlags as a small int (anything else is not a flag set: null)."""
+    return v if type(v) is int and 0 <= v < 2**31 else None
+
+
 def rejects_frame(feed: str, rows: list[tuple[str, str, int]]) -> pl.DataFrame:
     if not rows:
         return schema.empty(schema.REJECTS)

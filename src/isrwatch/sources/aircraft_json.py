@@ -30,8 +30,8 @@ import polars as pl
 
 from isrwatch import schema
 from isrwatch.sources import io
-from isrwatch.sources._base import Piece, ReaderError, clip
-from isrwatch.sources.columns import pos_source_from_type
+from isrwatch.sources._base import Piece, ReaderError, clip, db_flags
+from isrwatch.sources.columns import MAX_ABS_US, pos_source_from_type
 
 _WS = re.compile(r"\s*")
 _VALUE_START = re.compile(r"[\[{]")
@@ -172,7 +172,7 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
                     "type_code": _str(a.get("t")),
                     "type_description": _str(a.get("desc")),
                     "operator": _str(a.get("ownOp")),
-                    "db_flags": a.get("dbFlags") if type(a.get("dbFlags")) is int else None,
+                    "db_flags": db_flags(a.get("dbFlags")),
                 }
             )
         if a.get("lat") is None or a.get("lon") is None:
@@ -232,7 +232,7 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
     now_lit = pl.lit(now, dtype=pl.Float64)
     us = ((now_lit - pl.col("_seen")) * 1e6).round(0)
     obs = df.select(
-        time=pl.when(us.is_finite()).then(us).otherwise(None).cast(pl.Int64).cast(schema.UTC_US),
+        time=pl.when(us.is_finite() & (us.abs() < MAX_ABS_US)).then(us).otherwise(None).cast(pl.Int64).cast(schema.UTC_US),
         icao24=pl.col("icao24"),
         callsign=pl.col("callsign"),
         lat=pl.col("lat"),

@@ -41,7 +41,7 @@ def finish(
     if obs:
         raw = pl.concat(obs, how="vertical") if len(obs) > 1 else obs[0]
     else:
-        raw = validate.normalise(pl.DataFrame())
+        raw = validate.normalise(schema.empty(schema.OBSERVATIONS).drop("feed"))
     kept, row_rejects = validate.check(raw, feed)
     parts = [rejects_frame(feed, rejects)]
     for f in reject_frames or []:

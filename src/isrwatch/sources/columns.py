@@ -16,6 +16,8 @@ FT_PER_M = 1.0 / 0.3048
 KT_PER_MS = 3600.0 / 1852.0
 FPM_PER_MS = 60.0 / 0.3048
 KT_PER_KMH = 1.0 / 1.852
+# times beyond ±5000 years of 1970 are garbage; null them (bad_time) before they reach a date type
+MAX_ABS_US = 1.6e17
 
 # readsb / ADS-B Exchange "type" strings -> pos_source
 READSB_TYPES: dict[str, str] = {
@@ -77,7 +79,7 @@ def pos_source_from_opensky(e: pl.Expr) -> pl.Expr:
 def epoch_seconds_to_time(e: pl.Expr) -> pl.Expr:
     """Float epoch seconds -> UTC datetime (µs); non-finite values become null."""
     us = (e.cast(pl.Float64, strict=False) * 1e6).round(0)
-    us = pl.when(us.is_finite() & (us.abs() < 9e18)).then(us).otherwise(None)
+    us = pl.when(us.is_finite() & (us.abs() < MAX_ABS_US)).then(us).otherwise(None)
     return us.cast(pl.Int64).cast(schema.UTC_US)
 
 

@@ -29,8 +29,8 @@ import polars as pl
 
 from isrwatch import schema
 from isrwatch.sources import io
-from isrwatch.sources._base import Piece, ReaderError, clip
-from isrwatch.sources.columns import pos_source_from_type
+from isrwatch.sources._base import Piece, ReaderError, clip, db_flags
+from isrwatch.sources.columns import MAX_ABS_US, pos_source_from_type
 
 NCOLS = 14
 TRACE_NAME = re.compile(r"trace_(?:full|recent)_(~?[0-9a-fA-F]{6})\.json", re.IGNORECASE)
@@ -140,7 +140,7 @@ class TraceColumns:
             "type_code": _text(doc.get("t")),
             "type_description": _text(doc.get("desc")),
             "operator": _text(doc.get("ownOp")),
-            "db_flags": doc.get("dbFlags") if type(doc.get("dbFlags")) is int else None,
+            "db_flags": db_flags(doc.get("dbFlags")),
         }
         if any(v is not None for v in facts.values()):
             self.aircraft.append({"icao24": icao, **facts})
@@ -187,7 +187,7 @@ class TraceColumns:
         secs = pl.col("_base") + pl.col("_offset")
         us = (secs * 1e6).round(0)
         obs = df.select(
-            time=pl.when(us.is_finite()).then(us).otherwise(None).cast(pl.Int64).cast(schema.UTC_US),
+            time=pl.when(us.is_finite() & (us.abs() < MAX_ABS_US)).then(us).otherwise(None).cast(pl.Int64).cast(schema.UTC_US),
             icao24=pl.col("icao24"),
             callsign=_carry(pl.col("callsign")),
             lat=pl.col("lat"),

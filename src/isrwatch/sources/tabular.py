@@ -154,7 +154,7 @@ def csv_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
                 pending, have = [], 0
         if pending:
             yield pl.concat(pending, how="vertical_relaxed")
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
         if stream.error is not None:
             raise stream.error from None
         raise ReaderError("invalid_csv", f"{path.name}: {exc}") from None
@@ -234,7 +234,12 @@ def read_traffic_json(path: Path, batch_rows: int, mapping: dict | None = None) 
 
 
 def _parse_records(body: bytes) -> pl.DataFrame:
-    return pl.read_json(b"[" + body + b"]", infer_schema_length=None)
+    df = pl.read_json(b"[" + body + b"]", infer_schema_length=None)
+    if df.width == 0 and body.strip():
+        # records without any field: Polars may report no rows; keep them countable
+        n = len(orjson.loads(b"[" + body + b"]"))
+        df = pl.DataFrame({"_no_fields": [None] * n})
+    return df
 
 
 def _record_array(path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:

@@ -138,11 +138,17 @@ def check(obs: pl.DataFrame, feed: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     def txt(name: str) -> pl.Expr:
         return pl.col(name).cast(pl.String).fill_null("null")
 
+    # absurd times (far outside year 1..9999) cannot be printed as dates: show their epoch µs
+    t_us = pl.col("time").dt.epoch("us")
+    printable = t_us.abs() < 2.5e17
+    time_txt = pl.when(printable).then(pl.col("time")).otherwise(None).cast(pl.String)
+    time_txt = pl.coalesce(time_txt, pl.concat_str(t_us.cast(pl.String), pl.lit(" µs since 1970")), pl.lit("null"))
+
     detail = pl.concat_str(
         pl.lit("icao24="),
         pl.col("icao24").fill_null("null").str.slice(0, 40),
         pl.lit(" time="),
-        txt("time"),
+        time_txt,
         pl.lit(" lat="),
         txt("lat"),
         pl.lit(" lon="),
