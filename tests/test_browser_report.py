@@ -131,7 +131,7 @@ def test_tooltip_toggles_zoom(loaded):
         "return JSON.parse(document.getElementById('report-data').textContent).flights.findIndex(f => f.callsigns === 'JAKE11')"
     )
     track = drv.find_element(By.ID, f"trk-{i}")
-    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", track)
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", track)
     dx, dy = drv.execute_script(
         """const p = arguments[0], q = p.getPointAtLength(p.getTotalLength() / 2);
         const s = new DOMPoint(q.x, q.y).matrixTransform(p.getScreenCTM()), r = p.getBoundingClientRect();
@@ -171,7 +171,7 @@ def test_screenshot_is_not_blank(loaded, tmp_path):
     from selenium.webdriver.common.by import By
 
     drv.find_element(By.ID, "zoom-reset").click()
-    drv.execute_script("window.scrollTo(0, 0)")
+    drv.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     shot = tmp_path / "report.png"
     assert drv.save_screenshot(str(shot))
     data = shot.read_bytes()
