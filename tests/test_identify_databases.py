@@ -122,6 +122,17 @@ def test_parquet_cache_is_keyed_by_the_files_sha256(tmp_path):
     assert changed.sha256 != first.sha256
 
 
+def test_old_cache_entries_are_pruned(tmp_path):
+    src = tmp_path / "flat.csv.gz"
+    for i in range(dbs.CACHE_KEEP + 2):
+        _gz(src, FLAT + f"c87f0{i},NZ420{i},P3,10,LOCKHEED P-3 Orion\n")
+        load_cached("tar1090", src)
+    metas = list((paths.cache_dir() / "parquet").glob("tar1090-*.json"))
+    tables = [p for p in (paths.cache_dir() / "parquet").glob("tar1090-*.parquet") if not p.name.endswith(".rejects.parquet")]
+    assert len(metas) == len(tables) == dbs.CACHE_KEEP
+    assert load_cached("tar1090", src).table.height == 5  # the newest is among those kept
+
+
 def test_a_damaged_cache_entry_is_rebuilt(tmp_path):
     src = _gz(tmp_path / "flat.csv.gz", FLAT)
     first = load_cached("tar1090", src)

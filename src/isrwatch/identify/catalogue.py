@@ -99,28 +99,46 @@ def classify(facts: pl.DataFrame) -> pl.DataFrame:
     "catalogue:unlisted_type"; an unknown type with no other evidence gets null.
     """
     rules = isr_rules()
-    regs = facts.with_columns(
-        pl.col("registrations").list.eval(normalise_registration(pl.element())).alias("_regs"),
-        pl.col("descriptions").list.eval(pl.element().filter(pl.element().is_not_null())).list.join(" | ").alias("_desc"),
-    )
     reg_rules = rules.filter(pl.col("match") == "registration")
     desc_rules = rules.filter(pl.col("match") == "description")
     type_rules = rules.filter(pl.col("match") == "type")
+    base = facts.select(
+        "icao24",
+        "type_code",
+        pl.col("registrations"),
+        pl.col("descriptions").list.eval(pl.element().filter(pl.element().is_not_null())).list.join(" | ").alias("_desc"),
+        "pa_tags",
+        "pa_category",
+    )
 
-    reg_conds = [
-        (
-            r["rule"],
-            pl.col("_regs").list.eval(pl.element().is_in([x.upper().replace(" ", "") for x in r["pattern"].split("|")])).list.any()
-            & _type_ok(r["type_codes"]),
-        )
-        for r in reg_rules.iter_rows(named=True)
-    ]
+    # registrations: a join of every registration any source gave against the rule serials
+    serials = reg_rules.select(
+        "rule",
+        pl.col("type_codes").alias("_rule_types"),
+        pl.col("pattern").str.split("|").list.eval(normalise_registration(pl.element())).alias("_reg"),
+    ).explode("_reg")
+    reg_hits = (
+        base.select("icao24", "type_code", pl.col("registrations").alias("_reg"))
+        .explode("_reg")
+        .with_columns(normalise_registration(pl.col("_reg")))
+        .join(serials, on="_reg", how="inner")
+        .filter((pl.col("_rule_types").list.len() == 0) | pl.col("_rule_types").list.contains(pl.col("type_code")).fill_null(False))
+        .group_by("icao24")
+        .agg(pl.col("rule").min().alias("_r_reg"))
+    )
+
+    # descriptions and designators: rules evaluated once per distinct (type, descriptions) pair
     desc_conds = [
         (r["rule"], pl.col("_desc").str.contains(f"(?i){r['pattern']}") & _type_ok(r["type_codes"]))
         for r in desc_rules.iter_rows(named=True)
     ]
     type_conds = [(r["rule"], _type_ok(r["type_codes"])) for r in type_rules.iter_rows(named=True)]
+    keys = base.select("type_code", "_desc").unique().with_columns(
+        _first_rule_index(desc_conds).alias("_r_desc"),
+        _first_rule_index(type_conds).alias("_r_type"),
+    )
 
+    # plane-alert-db: only aircraft it lists
     pa = plane_alert_rules()
     pa_conds = []
     for r in pa.iter_rows(named=True):
@@ -129,15 +147,17 @@ def classify(facts: pl.DataFrame) -> pl.DataFrame:
             cond = cond & pl.col("pa_tags").list.contains(r["tag"])
         if r["category"]:
             cond = cond & (pl.col("pa_category") == r["category"])
-        pa_conds.append((r["rule"], cond & pl.col("pa_category").is_not_null()))
+        pa_conds.append((r["rule"], cond))
+    pa_hits = base.filter(pl.col("pa_category").is_not_null()).select(
+        "icao24", _first_rule_index(pa_conds).alias("_r_pa")
+    )
 
-    hits = regs.select(
-        "icao24",
-        "type_code",
-        _first_rule_index(reg_conds).alias("_r_reg"),
-        _first_rule_index(desc_conds).alias("_r_desc"),
-        _first_rule_index(type_conds).alias("_r_type"),
-        _first_rule_index(pa_conds).alias("_r_pa"),
+    hits = (
+        base.select("icao24", "type_code", "_desc")
+        .join(keys, on=["type_code", "_desc"], how="left", nulls_equal=True)
+        .join(reg_hits, on="icao24", how="left")
+        .join(pa_hits, on="icao24", how="left")
+        .select("icao24", "type_code", pl.col("_r_reg").cast(pl.UInt32), "_r_desc", "_r_type", pl.col("_r_pa").cast(pl.UInt32))
     )
     role_of = dict(zip(rules["rule"].to_list(), rules["isr_role"].to_list()))
     variant_of = dict(zip(rules["rule"].to_list(), rules["isr_variant"].to_list()))

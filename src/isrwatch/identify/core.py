@@ -133,8 +133,8 @@ def identify_all(
     feed = feed.with_columns(_clean_text(["icao24", *_TEXT_FACTS, "source"])).with_columns(
         pl.col("icao24").str.to_lowercase(), pl.col("type_code").str.to_uppercase()
     )
-    db = normalise_aircraft_db(aircraft_db) if aircraft_db is not None else None
-    pa = normalise_plane_alert(plane_alert) if plane_alert is not None else None
+    db = normalise_aircraft_db(aircraft_db, only=ids) if aircraft_db is not None else None
+    pa = normalise_plane_alert(plane_alert, only=ids) if plane_alert is not None else None
 
     # --- text facts -------------------------------------------------------------------
     cand = _candidates(ids, feed, db, pa)
@@ -244,7 +244,7 @@ def identify_all(
     )
 
     # --- ISR role ----------------------------------------------------------------------------
-    all_values = cand.group_by("icao24", "fact").agg(pl.col("value").unique().sort())
+    all_values = cand.filter(pl.col("fact").is_in(["registration", "type_description"])).group_by("icao24", "fact").agg("value")
     def values_of(fct: str, alias: str) -> pl.DataFrame:
         return all_values.filter(pl.col("fact") == fct).select("icao24", pl.col("value").alias(alias))
     facts = (

@@ -283,9 +283,23 @@ def load_cached(kind: str, path: str | Path, *, origin: str = "argument", use_ca
             os.replace(tmp, table_pq)
             loaded.rejects.write_parquet(rejects_pq)
             meta_js.write_text(json.dumps({"rows_in": loaded.rows_in, "notes": loaded.notes, "source": str(path)}))
+            _prune(kind, keep=CACHE_KEEP)
         except OSError:
             pass  # a read-only cache must not stop identification
     return loaded
+
+
+CACHE_KEEP = 3  # parsed versions kept per database kind (each `db update` adds one)
+
+
+def _prune(kind: str, keep: int) -> None:
+    entries = sorted(
+        parquet_cache_dir().glob(f"{kind}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for meta in entries[keep:]:
+        stem = str(meta)[: -len(".json")]
+        for p in (Path(stem + ".parquet"), Path(stem + ".rejects.parquet"), meta):
+            p.unlink(missing_ok=True)
 
 
 def resolve_path(kind: str, explicit: str | Path | None = None) -> tuple[Path | None, str | None]:
@@ -325,18 +339,29 @@ def load_plane_alert(path: str | Path | None = None, *, use_cache: bool = True) 
     return None if p is None else load_cached("plane-alert", p, origin=origin or "argument", use_cache=use_cache)
 
 
-def normalise_aircraft_db(df: pl.DataFrame) -> pl.DataFrame:
-    """Accept the normalised table or the raw flattened CSV columns; return AIRCRAFT_DB."""
+def _key_rows(df: pl.DataFrame, only: pl.DataFrame | None) -> pl.DataFrame:
+    # normalised address, restricted to the wanted addresses before de-duplicating (cheap on 600k rows)
+    df = df.with_columns(pl.col("icao24").str.strip_chars().str.to_lowercase())
+    if only is not None:
+        df = df.join(only.select(pl.col("icao24").cast(pl.String)), on="icao24", how="semi")
+    return df.unique("icao24", keep="first", maintain_order=True)
+
+
+def normalise_aircraft_db(df: pl.DataFrame, only: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Accept the normalised table or the raw flattened CSV columns; return AIRCRAFT_DB.
+
+    only: keep just these addresses (a frame with an icao24 column)."""
     if "typecode" in df.columns or "dbflags" in df.columns:
         df = df.rename({"typecode": "type_code", "description": "type_description"}, strict=False)
         if "dbflags" in df.columns:
             df = df.with_columns(_flags_to_int(pl.col("dbflags").cast(pl.String)).alias("db_flags"))
-    df = schema.conform(df, AIRCRAFT_DB)
-    return df.with_columns(pl.col("icao24").str.strip_chars().str.to_lowercase()).unique("icao24", keep="first", maintain_order=True)
+    return _key_rows(schema.conform(df, AIRCRAFT_DB), only)
 
 
-def normalise_plane_alert(df: pl.DataFrame) -> pl.DataFrame:
-    """Accept the normalised table or the raw plane-alert-db columns; return PLANE_ALERT."""
+def normalise_plane_alert(df: pl.DataFrame, only: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Accept the normalised table or the raw plane-alert-db columns; return PLANE_ALERT.
+
+    only: keep just these addresses (a frame with an icao24 column)."""
     if "$ICAO" in df.columns:
         tags = [c for c in _PLANE_ALERT_TAGS if c in df.columns]
         df = df.rename({k: v for k, v in _PLANE_ALERT_COLUMNS.items() if k in df.columns}).with_columns(
@@ -346,5 +371,4 @@ def normalise_plane_alert(df: pl.DataFrame) -> pl.DataFrame:
             if tags
             else pl.lit(None, pl.List(pl.String)).alias("tags")
         )
-    df = schema.conform(df, PLANE_ALERT)
-    return df.with_columns(pl.col("icao24").str.strip_chars().str.to_lowercase()).unique("icao24", keep="first", maintain_order=True)
+    return _key_rows(schema.conform(df, PLANE_ALERT), only)
