@@ -106,7 +106,11 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
         seq.line = node.start_mark.line + 1
         seq.item_lines = [item.start_mark.line + 1 for item in node.value]
         return seq
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, yaml.constructor.ConstructorError):
+        # e.g. 2025-02-30 resolves as a timestamp but is no date: keep the text, the field check says why
+        return node.value
 
 
 def _compose(text: str) -> Any:

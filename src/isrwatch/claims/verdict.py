@@ -145,10 +145,12 @@ def coverage_holes(
     edges = [(lo, rows[0]["first"])] + [
         (a["last"], b["first"]) for a, b in zip(rows, rows[1:]) if b["day"] == a["day"] + timedelta(days=1)
     ] + [(rows[-1]["last"], hi)]
+    no_data = [h for h in holes if h.kind == "no_data"]
     for a, b in edges:
         seconds = (b - a).total_seconds()
-        if seconds > max_gap_s and not any(h.kind == "no_data" and h.start <= a and b <= h.end for h in holes):
-            # a run of missing days already explains gaps that sit wholly inside it
+        # the part of the silence that runs of missing days do not already explain
+        explained = sum(max(0.0, (min(b, h.end) - max(a, h.start)).total_seconds()) for h in no_data)
+        if seconds - explained > max_gap_s:
             holes.append(CoverageHole("gap", a, b, f"no data for {_hours(seconds)} from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC"))
     holes.sort(key=lambda h: h.start)
     return holes
