@@ -114,7 +114,10 @@ def _collect(items: Iterable[tuple[str, str, str, list, dict]], *, source: str, 
         key = (prefix, ident)
         g = groups.setdefault(key, {"kind": kind, "name": name, "type": type_code, "polys": [], "sectors": []})
         g["polys"].extend(polys)
-        g["sectors"].append({k: v for k, v in props.items() if isinstance(v, (str, int, float, list)) or v is None})
+        # sector attributes without the geometry the compact format carries inline
+        g["sectors"].append(
+            {k: v for k, v in props.items() if k not in ("ring", "arcs") and (isinstance(v, (str, int, float, list)) or v is None)}
+        )
     out = []
     for (prefix, ident), g in sorted(groups.items()):
         geom = shapely.make_valid(shapely.union_all(g["polys"]))

@@ -1,0 +1,286 @@
+"""`isrwatch regions …` and `isrwatch airspace`: the regions shipped or loaded, and entries per flight."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, print_json
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# sorties are segmented from a window widened by this much so one that began before --since is whole
+SEGMENT_MARGIN = timedelta(hours=12)
+
+AirspaceFileOption = typer.Option(
+    None, "--airspace", help="Context airspace file to load (FAA JSON/GeoJSON, VATSpy); repeatable. "
+    "Default: FAA layers in the cache, if downloaded."
+)
+
+
+def _text(value: Any, style: str = ""):
+    from rich.text import Text
+
+    if value is None:
+        s = "-"
+    elif isinstance(value, float):
+        s = f"{value:.1f}"
+    elif isinstance(value, datetime):
+        s = value.strftime("%Y-%m-%d %H:%M:%S")
+    else:
+        s = _CONTROL.sub("?", str(value))
+    return Text(s, style=style)  # Text never interprets markup
+
+
+def _load_context(files: list[Path] | None) -> list:
+    from isrwatch.airspace import context
+
+    paths = list(files or []) or context.cached_faa_files()
+    out = []
+    for p in paths:
+        if not Path(p).is_file():
+            fail(f"no such airspace file: {p}")
+        try:
+            out.extend(context.load_airspace(p))
+        except context.AirspaceFileError as exc:
+            fail(str(exc))
+    return out
+
+
+def _region(rid: str, geojson_in: Path | None = None):
+    from isrwatch.airspace import catalog, regions
+
+    try:
+        if geojson_in is not None:
+            return catalog.load_user_geojson(geojson_in)
+        return catalog.get_region(rid)
+    except (regions.UnknownRegion, ValueError) as exc:
+        fail(str(exc))
+
+
+def _utc(text: str | None, *, end: bool = False) -> datetime | None:
+    if text is None:
+        return None
+    from isrwatch.store import to_utc
+
+    t = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+            d = date.fromisoformat(t)
+            value = datetime.combine(d, datetime.min.time(), tzinfo=timezone.utc)
+            return value + timedelta(days=1) if end else value  # a bare --until date includes that day
+        return to_utc(t)
+    except ValueError as exc:
+        fail(f"bad {'--until' if end else '--since'}: {exc}")
+
+
+def register(app: typer.Typer) -> None:
+    regions_app = typer.Typer(help="Regions: sovereign airspace, land, areas of interest, context airspace.", no_args_is_help=True)
+    app.add_typer(regions_app, name="regions")
+
+    @regions_app.command("list")
+    def regions_list(
+        kind: str = typer.Option(None, "--kind", help="Only this kind: sovereign, land, aoi, fir, adiz, sua, user."),
+        airspace: list[Path] = AirspaceFileOption,
+        json_out: bool = JsonOption,
+    ) -> None:
+        """List known regions with source, version, licence and attribution."""
+        from isrwatch.airspace import catalog
+
+        if kind and kind not in catalog.KINDS:
+            fail(f"unknown kind {kind!r}; one of {', '.join(catalog.KINDS)}")
+        if kind in (None, "fir", "adiz", "sua"):
+            _load_context(airspace)
+        t = catalog.list_regions(kind)
+        if json_out:
+            print_json({"regions": t.to_dicts(), "count": t.height})
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        tab = Table("id", "kind", "name", "source", "licence")
+        for r in t.iter_rows(named=True):
+            tab.add_row(*(_text(r[k]) for k in ("id", "kind", "name", "source", "licence")))
+        Console().print(tab)
+        attr = sorted({a for lst in t["attribution"].to_list() for a in lst})
+        for a in attr:
+            typer.echo(a)
+
+    @regions_app.command("show")
+    def regions_show(
+        region_id: str = typer.Argument(..., help="Region id: MEX, land, gulf-of-california, near:MEX:50, fir:MMFR …"),
+        geojson: Path = typer.Option(None, "--geojson", help="Write the region as GeoJSON (with attribution) to this file."),
+        airspace: list[Path] = AirspaceFileOption,
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Show one region's metadata (and write it as GeoJSON)."""
+        if re.match(r"^[a-z]+:", region_id) and region_id.split(":", 1)[0] not in ("near", "us-mex-border", "baja-pacific", "user"):
+            _load_context(airspace)
+        r = _region(region_id)
+        info = r.info()
+        if geojson is not None:
+            Path(geojson).write_text(json.dumps(r.to_geojson(), ensure_ascii=False))
+            info["geojson"] = str(geojson)
+        if json_out:
+            print_json(info)
+            return
+        for k in ("id", "name", "kind", "source", "version", "licence", "description", "bbox"):
+            typer.echo(f"{k}: {_CONTROL.sub('?', str(info[k]))}")
+        for a in info["attribution"]:
+            typer.echo(a)
+        if geojson is not None:
+            typer.echo(f"written: {geojson}")
+
+    @regions_app.command("fetch-faa")
+    def regions_fetch_faa(
+        base_url: str = typer.Option(None, "--base-url", help="ArcGIS services root (default: the FAA's)."),
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Download the FAA boundary and special-use airspace layers into the cache."""
+        import httpx
+
+        from isrwatch.airspace import context
+
+        try:
+            files = context.download_faa(base_url=base_url or context.FAA_SERVICES)
+        except (httpx.HTTPError, context.AirspaceFileError) as exc:
+            fail(f"FAA download failed: {exc}")
+        rows = []
+        for f in files:
+            meta = json.loads(f.with_name(f.name.replace(".geojson", ".meta.json")).read_text())
+            rows.append({"file": str(f), "features": meta["features"], "sha256": meta["sha256"], "fetched_at": meta["fetched_at"]})
+        if json_out:
+            print_json({"files": rows})
+        else:
+            for r in rows:
+                typer.echo(f"{r['file']}: {r['features']} features")
+
+    @app.command("airspace")
+    def airspace_cmd(
+        country: str = typer.Option(None, "--country", help="Sovereign airspace of this country (ISO3, e.g. MEX)."),
+        region: str = typer.Option(None, "--region", help="Or any region id (gulf-of-california, near:MEX:50, fir:MMFR …)."),
+        geojson_region: Path = typer.Option(None, "--region-geojson", help="Or a region drawn in a GeoJSON file (WGS84)."),
+        since: str = typer.Option(None, "--since", help="Window start, UTC (YYYY-MM-DD or ISO time)."),
+        until: str = typer.Option(None, "--until", help="Window end, UTC; a bare date includes that day."),
+        isr_only: bool = typer.Option(False, "--isr-only", help="Only aircraft identified with an ISR role."),
+        max_gap_s: float = typer.Option(None, "--max-gap-s", help="Draw no straight line across gaps longer than this (s)."),
+        entered_only: bool = typer.Option(False, "--entered-only", help="Only flights that entered."),
+        airspace: list[Path] = AirspaceFileOption,
+        db: Path = DbOption,
+        json_out: bool = JsonOption,
+    ) -> None:
+        """Entries per flight into a country's sovereign airspace (or a region), with closest approach."""
+        import polars as pl
+
+        from isrwatch import schema
+        from isrwatch.airspace.events import airspace_events, summarize
+        from isrwatch.airspace.regions import attribution
+
+        given = [x for x in (country, region, geojson_region) if x]
+        if len(given) != 1:
+            fail("give exactly one of --country ISO3, --region ID or --region-geojson FILE")
+        if region and re.match(r"^[a-z]+:", region) and region.split(":", 1)[0] not in ("near", "us-mex-border", "baja-pacific", "user"):
+            _load_context(airspace)
+        reg = _region(country or region, geojson_region)
+        if country and reg.kind != "sovereign":
+            fail(f"--country wants an ISO 3166-1 alpha-3 code, got {country!r}")
+        s, u = _utc(since), _utc(until, end=True)
+        if s and u and u <= s:
+            fail("--until is not after --since")
+
+        from isrwatch import segment, store
+
+        path = db_path(db)
+        if not Path(path).exists():
+            fail(f"no store at {path}: ingest data first (isrwatch ingest) or give --db")
+        try:
+            con = store.open_store(path, read_only=True)
+        except store.StoreError as exc:
+            fail(str(exc))
+        notes: list[str] = []
+        try:
+            obs = store.load_observations(
+                con,
+                since=s - SEGMENT_MARGIN if s else None,
+                until=u + SEGMENT_MARGIN if u else None,
+            )
+            obs = segment.assign_sorties(obs)
+            flights = segment.flights(obs)
+            if s is not None:
+                flights = flights.filter(pl.col("end") >= s)
+            if u is not None:
+                flights = flights.filter(pl.col("start") < u)
+            if isr_only:
+                from isrwatch import identify
+
+                adb = identify.load_aircraft_db(None)
+                pa = identify.load_plane_alert(None)
+                if adb is None and pa is None:
+                    notes.append("no aircraft database cached (isrwatch db update): ISR roles from feed facts and the type catalogue only")
+                aircraft = identify.identify(
+                    flights.select("icao24").unique(),
+                    store.load_feed_aircraft(con),
+                    aircraft_db=adb.table if adb is not None else None,
+                    plane_alert=pa.table if pa is not None else None,
+                )
+                isr = aircraft.filter(pl.col("isr_role").is_not_null() & (pl.col("isr_role") != "none"))["icao24"]
+                flights = flights.filter(pl.col("icao24").is_in(isr.implode()))
+        finally:
+            con.close()
+        keep = flights["flight_id"]
+        obs = obs.filter(pl.col(schema.FLIGHT_ID).is_in(keep.implode()))
+        events = airspace_events(obs, reg, max_gap_s=max_gap_s)
+        events = events.join(flights.select("flight_id", "callsign", "start", "end"), on="flight_id", how="left")
+        if entered_only:
+            events = events.filter(pl.col("entered"))
+        summary = summarize(events)
+        attr = attribution([reg.id, "land"]) if reg.kind != "user" else list(reg.attribution) + attribution(["land"])
+        definition = (
+            "entries: maximal runs of observed positions inside the region (basis observed) or straight lines "
+            "between two outside positions crossing it (basis gap_only); crossings interpolated on the "
+            "straddling segment; depth and closest approach are geodesic (WGS84) km"
+            + (f"; no line drawn across gaps over {max_gap_s:g} s" if max_gap_s is not None else "")
+        )
+        if json_out:
+            print_json(
+                {
+                    "region": reg.info(),
+                    "window": {"since": s, "until": u},
+                    "filters": {"isr_only": isr_only, "entered_only": entered_only, "max_gap_s": max_gap_s},
+                    "definition": definition,
+                    "summary": summary,
+                    "events": events.to_dicts(),
+                    "attribution": attr,
+                    "notes": notes,
+                }
+            )
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        con_out = Console()
+        con_out.print(_text(f"{reg.name} ({reg.id})", "bold"))
+        con_out.print(_text(definition))
+        tab = Table("flight", "callsign", "entry", "exit", "basis", "obs in", "land", "depth km", "closest km")
+        for r in events.iter_rows(named=True):
+            tab.add_row(
+                _text(r["flight_id"]),
+                _text(r["callsign"]),
+                _text(r["entry_time"]),
+                _text(r["exit_time"]),
+                _text(r["basis"], "red" if r["basis"] == "observed" else "yellow"),
+                _text(r["n_obs_inside"]),
+                _text(r["over_land"]),
+                _text(r["max_depth_km"]),
+                _text(r["closest_km"]),
+            )
+        con_out.print(tab)
+        con_out.print(_text(", ".join(f"{k}={v}" for k, v in summary.items())))
+        for n in notes:
+            con_out.print(_text(f"note: {n}", "yellow"))
+        for a in attr:
+            con_out.print(_text(a, "dim"))
