@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "isrwatch.cli.store",
     "isrwatch.cli.identify",
     "isrwatch.cli.verify",
+    "isrwatch.cli.airspace",
 ]
 
 
