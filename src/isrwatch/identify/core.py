@@ -36,7 +36,7 @@ import polars as pl
 
 from isrwatch import schema
 from isrwatch.identify.blocks import lookup_blocks
-from isrwatch.identify.catalogue import classify, military_callsign_prefixes, normalise_registration
+from isrwatch.identify.catalogue import classify, military_callsign_prefixes
 from isrwatch.identify.databases import normalise_aircraft_db, normalise_plane_alert
 
 NO_DATABASE = "no database"
@@ -269,9 +269,13 @@ def identify_all(
 
     # --- assemble ------------------------------------------------------------------------------
     no_db = db is None
+
     def src(col: str, value_col: str) -> pl.Expr:
-        e = pl.col(col)
-        return pl.when(pl.col(value_col).is_null() & pl.lit(no_db)).then(pl.lit(NO_DATABASE)).otherwise(e) if no_db else e
+        # without the aircraft database an unknown fact says why it is unknown
+        if not no_db:
+            return pl.col(col)
+        return pl.when(pl.col(value_col).is_null()).then(pl.lit(NO_DATABASE)).otherwise(pl.col(col))
+
     type_src = (
         pl.when(pl.col("type_description__src").is_not_null() & pl.col("type_code__src").is_not_null()
                 & (pl.col("type_description__src") != pl.col("type_code__src")))
