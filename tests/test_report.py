@@ -88,7 +88,7 @@ def test_verdicts_and_definitions_side_by_side(page):
     matrix = matrix[: matrix.index("</table>")]
     # claim-1 holds under sorties; claim-3 under aircraft-days (given as a definition dict)
     assert matrix.count("✓ holds") == 2
-    assert "aircraft-days" in matrix
+    assert matrix.count("<tr>") == 3 and "aircraft-days" in matrix
 
 
 def test_hostile_feed_text_is_escaped_everywhere(page):
@@ -282,5 +282,29 @@ def test_verdicts_accept_enums_and_objects():
         definitions_that_hold: list
 
     vs = normalise_verdicts([Verdict("c1", "TV", "18 flights", "2025-02-01", V.SUPPORTED, "ok", {"sorties": 18}, [_Definition("sorties")])])
-    assert vs[0]["verdict"] == "supported" and vs[0]["holds"] == ["sorties"]
+    assert vs[0]["verdict"] == "supported" and [h["label"] for h in vs[0]["holds"]] == ["sorties"]
     assert vs[0]["observed"] == "sorties: 18"
+
+
+def test_claims_stage_verdicts_render(inputs, tmp_path):
+    """Verdicts as the claims stage makes them (objects and their to_dict()), through the page."""
+    claims = pytest.importorskip("isrwatch.claims.verdict")
+    from isrwatch.claims.model import Claim
+    from isrwatch.count import CountDefinition
+
+    d = CountDefinition("sorties")
+    held = {"name": "sorties · anywhere", "n": 4, "verdict": "not_determinable", "is_claims_own": True, "sentence": d.sentence()}
+    v = claims.Verdict(
+        Claim(id="c9", source="Radio <X>", words="At least 3 flights"), "not_determinable", "two days without data",
+        observed=4, observed_upper=float("inf"), definition=d, definitions_that_hold=[held],
+    )
+    for given in (v, v.to_dict()):
+        out = normalise_verdicts([given])[0]
+        assert (out["id"], out["source"], out["words"], out["verdict"]) == ("c9", "Radio <X>", "At least 3 flights", "not_determinable")
+        assert out["observed"].startswith("4 seen (no upper bound")
+        assert out["counted_as"] == d.sentence()
+        assert out["holds"][0] == {"label": "sorties · anywhere", "n": "4", "verdict": "not determinable", "own": True, "sentence": d.sentence()}
+    page = write_report(tmp_path / "r.html", **{**inputs, "verdicts": [v.to_dict()]}, title="t", simulated=False).read_text()
+    matrix = page[page.index('id="matrix-table"') :]
+    assert "sorties · anywhere" in matrix[: matrix.index("</table>")]
+    assert "Radio &lt;X&gt;" in page

@@ -312,14 +312,23 @@ def _attributions(regions: list[model.Region], ft: pl.DataFrame, pts: pl.DataFra
     return {"boundaries": boundaries, "aircraft": aircraft, "feeds": feeds}
 
 
-def _claims_matrix(verdicts: list[dict], counts: dict) -> dict:
-    """Definitions (rows) against claims (columns): does this definition make the claim true?"""
-    labels = [lb for lb in counts.get("labels", []) if lb]
+def _claims_matrix(verdicts: list[dict]) -> dict:
+    """Definitions (rows) against claims (columns): under which definitions does each claim hold?
+
+    Rows are the definitions under which at least one claim holds, as the claims stage names them.
+    """
+    labels: list[str] = []
     for v in verdicts:
         for h in v["holds"]:
-            if h and h not in labels:
-                labels.append(h)
-    rows = [{"label": lb, "cells": [lb in v["holds"] for v in verdicts]} for lb in labels]
+            if h["label"] and h["label"] not in labels:
+                labels.append(h["label"])
+    rows = []
+    for lb in labels:
+        cells = []
+        for v in verdicts:
+            h = next((h for h in v["holds"] if h["label"] == lb), None)
+            cells.append(h)
+        rows.append({"label": lb, "cells": cells})
     return {"claims": [v["id"] or f"claim {n + 1}" for n, v in enumerate(verdicts)], "rows": rows}
 
 
@@ -489,7 +498,7 @@ def build_context(
         "near": near_rows,
         "verdicts": vds,
         "counts": counts,
-        "matrix": _claims_matrix(vds, counts),
+        "matrix": _claims_matrix(vds),
         "timeline": _timeline(ft, cov),
         "coverage": cov_rows,
         "limits": _limits(ft, pts, ev, cov, gap_s),

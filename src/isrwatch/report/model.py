@@ -256,20 +256,61 @@ def normalise_counts(count_table: Any) -> dict[str, Any]:
     }
 
 
-def normalise_verdicts(verdicts: Iterable[Any] | None) -> list[dict[str, Any]]:
-    """Claim verdicts: id, source, words, date, verdict, reason, observed, definitions_that_hold.
+def _hold(h: Any) -> dict[str, Any]:
+    """One definition under which a claim holds: a name, a definition object, or a dict as the
+    claims stage gives it (name, n, verdict under that definition, is_claims_own, sentence)."""
+    if isinstance(h, dict):
+        label = text(h.get("name")) or definition_label(h.get("definition")) or definition_label(h)
+        return {
+            "label": label,
+            "n": text(h.get("n")),
+            "verdict": text(h.get("verdict")).replace("_", " "),
+            "own": bool(h.get("is_claims_own")),
+            "sentence": text(h.get("sentence")),
+        }
+    return {"label": definition_label(h), "n": "", "verdict": "", "own": False, "sentence": ""}
 
-    verdict is one of supported / contradicted / not_determinable (an Enum's value is used);
-    observed may be a number, text or dict; definitions_that_hold is a list of definition
-    names or definition dicts.
+
+def _observed(d: dict[str, Any]) -> str:
+    obs = d.get("observed")
+    if isinstance(obs, (dict, list, str)) or obs is None:
+        return text(obs)
+    upper = d.get("observed_upper")
+    out = text(obs)
+    if d.get("upper_bounded") is False or (isinstance(upper, float) and math.isinf(upper)):
+        return out + " seen (no upper bound: flights may have gone unseen)"
+    if upper is not None and upper != obs:
+        return out + f" seen (up to {text(upper)} if the unknowns count)"
+    return out
+
+
+def normalise_verdicts(verdicts: Iterable[Any] | None) -> list[dict[str, Any]]:
+    """Claim verdicts for the page.
+
+    Reads from each verdict (a dict such as the claims stage's Verdict.to_dict(), or the Verdict
+    itself, whose ``claim`` carries id/source/words/date): id, source, words, date, verdict
+    (supported / contradicted / not_determinable; an Enum's value is used), reason, observed
+    (and observed_upper / upper_bounded), claim (the claim as read, e.g. "at least 18 sorties"),
+    sentence (the counting definition in words), definitions_that_hold (names or dicts with
+    name, n, verdict, is_claims_own), coverage_holes and notes.
     """
     out = []
     for item in verdicts or []:
         d = as_dict(item)
+        claim = d.get("claim")
+        if claim is not None and not isinstance(claim, str):  # the Verdict object: facts on its Claim
+            c = as_dict(claim)
+            for k in ("id", "source", "words", "date"):
+                d.setdefault(k, c.get(k))
+            meaning = d.get("meaning")
+            d["claim"] = meaning.describe() if hasattr(meaning, "describe") else None
+        if d.get("sentence") is None and hasattr(d.get("definition"), "sentence"):
+            d["sentence"] = d["definition"].sentence()
         verdict = str(plain(d.get("verdict")) or "not_determinable").lower().replace(" ", "_")
         holds = d.get("definitions_that_hold") or []
         if isinstance(holds, (str, dict)):
             holds = [holds]
+        holes = [text(h.get("message") if isinstance(h, dict) else getattr(h, "message", h)) for h in d.get("coverage_holes") or d.get("holes") or []]
         out.append(
             {
                 "id": text(d.get("id")),
@@ -280,8 +321,12 @@ def normalise_verdicts(verdicts: Iterable[Any] | None) -> list[dict[str, Any]]:
                 "verdict_known": verdict in VERDICTS,
                 "verdict_text": verdict.replace("_", " "),
                 "reason": text(d.get("reason")),
-                "observed": text(d.get("observed")),
-                "holds": [definition_label(h) for h in holds],
+                "observed": _observed(d),
+                "read_as": text(d.get("claim")),
+                "counted_as": text(d.get("sentence")),
+                "holds": [_hold(h) for h in holds],
+                "holes": [h for h in holes if h],
+                "notes": [text(n) for n in d.get("notes") or [] if text(n)],
             }
         )
     return out
