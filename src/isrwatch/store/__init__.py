@@ -18,7 +18,7 @@ from isrwatch.store.exchange import (
     load_table,
     save_table,
 )
-from isrwatch.store.ingest import IngestResult, StoreReadError, ingest, ingest_batches, ingest_with
+from isrwatch.store.ingestion import IngestResult, StoreReadError, ingest, ingest_batches, ingest_with
 from isrwatch.store.query import (
     COVERAGE,
     DISTINCT_AIRCRAFT,

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from isrwatch import schema
 from isrwatch.store.db import KEY, OBS_COLUMNS
-from isrwatch.store.ingest import IngestResult, Progress, StoreReadError, ingest_with
+from isrwatch.store.ingestion import IngestResult, Progress, StoreReadError, ingest_with
 from isrwatch.store.query import TimeLike, _time_filter
 
 EXPORT_FORMAT = "isrwatch-parquet"
