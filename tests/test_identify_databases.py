@@ -92,6 +92,10 @@ def test_unrecognised_files_are_refused(tmp_path):
         read_plane_alert(p)
     with pytest.raises(FileNotFoundError):
         read_aircraft_db(tmp_path / "missing.csv.gz")
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(gzip.compress(NATIVE.encode() * 2000)[:400])
+    with pytest.raises(DatabaseError, match="unreadable"):
+        read_aircraft_db(cut)
 
 
 def test_plane_alert_csv(tmp_path):

@@ -133,6 +133,7 @@ def test_mismatch_on_first_download_leaves_no_file_at_all(server):
         ((429, b"Too many requests", {}), "HTTP 429"),
         ((200, b"<html>You are not subscribed</html>", {}), "does not parse"),
         ((200, b"", {}), "does not parse"),
+        ((200, gzip.compress(b"ae01cc;62-4131;R135;10;x;;;\n" * 4000)[:300], {}), "does not parse.*unreadable"),
     ],
 )
 def test_bad_responses_are_refused_without_partial_files(server, route, match):

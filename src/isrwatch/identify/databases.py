@@ -170,9 +170,22 @@ def _validate_addresses(df: pl.DataFrame, feed: str) -> tuple[pl.DataFrame, pl.D
     return good.drop("_line"), schema.conform(rejects, schema.REJECTS)
 
 
+def _unreadable(path: Path, exc: Exception) -> DatabaseError:
+    return DatabaseError(f"{path}: unreadable ({type(exc).__name__}: {exc})")
+
+
 def read_aircraft_db(path: str | Path) -> LoadedDb:
     """Parse a tar1090-db file (flattened CSV or native aircraft.csv.gz) without the cache."""
     path = Path(path)
+    try:
+        return _read_aircraft_db(path)
+    except (OSError, EOFError, pl.exceptions.PolarsError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise _unreadable(path, exc) from exc
+
+
+def _read_aircraft_db(path: Path) -> LoadedDb:
     if not path.is_file():
         raise FileNotFoundError(f"aircraft database not found: {path}")
     head = _first_line(path)
@@ -223,6 +236,15 @@ def read_aircraft_db(path: str | Path) -> LoadedDb:
 def read_plane_alert(path: str | Path) -> LoadedDb:
     """Parse plane-alert-db's CSV without the cache."""
     path = Path(path)
+    try:
+        return _read_plane_alert(path)
+    except (OSError, EOFError, pl.exceptions.PolarsError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise _unreadable(path, exc) from exc
+
+
+def _read_plane_alert(path: Path) -> LoadedDb:
     if not path.is_file():
         raise FileNotFoundError(f"plane-alert-db not found: {path}")
     head = _first_line(path)
