@@ -570,7 +570,7 @@ def _reason(verdict, meaning: ClaimMeaning, d: CountDefinition, result: CountRes
     reasons.extend(open_.lo_zero)
     if not reasons:
         reasons.append("the data neither reaches nor excludes the claimed number")
-    bound = "" if math.isinf(hi) or hi == lo else f" (up to {int(hi)} if the unknowns count)"
+    bound = "" if math.isinf(hi) or hi == lo else f" (up to {int(hi)} counting what the data leaves open)"
     return f"{observed} observed under the claim's definition{bound}, the claim says {claim}; not determinable: " + "; ".join(reasons) + "."
 
 

@@ -304,9 +304,14 @@ def write_report_hook(path: Path, verdicts, tables, *, title: str) -> Path:
 
 
 def _console():
+    import os
+    import sys
+
     from rich.console import Console
 
-    return Console()
+    # pipes and logs get wide tables rather than words broken into columns
+    width = None if sys.stdout.isatty() else max(160, int(os.environ.get("COLUMNS") or 0))
+    return Console(width=width, highlight=False, soft_wrap=False)
 
 
 def _print_count(result, tables) -> None:

@@ -161,7 +161,10 @@ def load_tables(
         in_window = in_window.filter(pl.col("time") < pl.lit(until).cast(schema.UTC_US))
     extent = None
     if in_window.height:
-        row = in_window.select(pl.col("lon").min(), pl.col("lat").min(), pl.col("lon").max(), pl.col("lat").max()).row(0)
+        row = in_window.select(
+            pl.col("lon").min().alias("w"), pl.col("lat").min().alias("s"),
+            pl.col("lon").max().alias("e"), pl.col("lat").max().alias("n"),
+        ).row(0)
         extent = tuple(float(v) for v in row)  # type: ignore[assignment]
     bounds = {a.key: tuple(region_for(a).geometry.bounds) for a in areas}
     attribution = airspace_regions.attribution([a.key for a in areas] + countries)
