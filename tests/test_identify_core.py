@@ -164,6 +164,11 @@ def test_callsign_prefix_is_weak_evidence_only():
         ("C172", "CESSNA 172 Skyhawk", "N12345", "none", None, "catalogue:unlisted_type"),
         ("B06", "ZENAIR CRICKET MC-12", "N999", "none", None, "catalogue:unlisted_type"),  # not an MC-12W
         ("C130", "AIRBUS HELICOPTERS EC-130", "N130", "none", None, "catalogue:unlisted_type"),  # not EC-130H
+        ("ULAC", "MITCHELL U-2", "N2U", "none", None, "catalogue:unlisted_type"),  # an ultralight, not a U-2S
+        ("ZZZZ", "PrecisHawk Hawkeye Mark III", "N3H", "none", None, "catalogue:unlisted_type"),
+        ("ULAC", "ISR-ONE", "N4I", "none", None, "catalogue:unlisted_type"),
+        ("CL60", "Bombardier Challenger 604 Artemis ISR", "N5A", "multi_int", "ARTEMIS", "catalogue:description"),
+        ("C208", "Cessna 208 ISR", "N6I", "other_isr", "ISR", "catalogue:description"),
     ],
 )
 def test_catalogue_variants(type_code, description, registration, role, variant_part, source):
