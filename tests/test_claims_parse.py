@@ -294,3 +294,30 @@ def test_numbers_round_trip(n, form, comparator):
 @given(n=st.integers(min_value=0, max_value=99_999))
 def test_digits_with_thousands_separators_round_trip(n):
     assert ok(f"at least {n:,} flights").meaning.n == n
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("at least 18 flights off Baja California", "baja-pacific"),
+        ("al menos 18 vuelos de espionaje de EE.UU. frente a las costas de Baja California", "baja-pacific"),
+        ("3 flights over the Gulf of California", "gulf-of-california"),
+        ("3 vuelos sobre el Mar de Cortés", "gulf-of-california"),
+        ("5 spy flights along the US-Mexico border", "us-mex-border"),
+        ("2 vuelos sobre Baja California", "MEX"),
+    ],
+)
+def test_named_places_are_areas_of_interest(text, key):
+    p = ok(text)
+    assert p.meaning.region.key == key
+    if key in ("baja-pacific", "MEX") and "Baja" in text:
+        assert any("Baja California" in n for n in p.notes)  # the reading is said out loud
+
+
+def test_registration_survives_a_named_place():
+    m = ok("al menos 18 vuelos de espionaje de EE.UU. frente a las costas de Baja California").meaning
+    assert m.countries == ("US",) and m.roles == ISR_ANY
+
+
+def test_unknown_coast_is_refused_not_dropped():
+    assert "Narnia" in refused("18 flights off the coast of Narnia", "region").reason

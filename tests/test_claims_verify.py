@@ -265,3 +265,9 @@ def test_verdict_to_dict_has_stable_keys():
                 "sentence", "definitions_that_hold", "coverage_holes", "notes", "flights", "parse"):
         assert key in d
     assert d["definition"]["area"]["key"] == NEAR.key and d["parse"]["ok"] is True
+
+
+def test_aoi_claims_are_reconciled_against_their_country():
+    fam = definition_family(CountDefinition("sorties", area=Area.aoi("baja-pacific")))
+    assert {"baja-pacific", "MEX", "near:MEX:50", "near:MEX:100", "near:MEX:200"} <= {d.area.key for d in fam}
+    assert any(d.kind == "sovereign_entries" for d in fam)

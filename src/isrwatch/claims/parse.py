@@ -181,7 +181,17 @@ _WITHIN_BEFORE = re.compile(
     rf"\b(?:within|less than|under|a menos de|dentro de|a|at)\s+(?P<n>{numbers._DIGITS}|[a-z]+(?:[- ][a-z]+)?)\s*{_DIST_UNITS}\s+"
     r"(?:of|from|off|de|del|frente a)(?:\s+(?:the|la|el|las costas de|la costa de|the coast of))?\s*$"
 )
-_PLACE_AFTER_PREP = re.compile(r"\b(?:near|off|over|into|inside|close to|cerca de|frente a|sobre|dentro de)\s+(?:the\s+|la\s+|el\s+)?$")
+_PLACE_AFTER_PREP = re.compile(
+    r"\b(?:near|off|over|into|inside|close to|along|coasts? of|shores? of|cerca de|frente a|sobre|dentro de|"
+    r"costas? de|litoral de|a lo largo de)\s+(?:the\s+|la\s+|el\s+|las\s+|los\s+)?$"
+)
+# named places that are areas of interest (the airspace stage's AOI ids), not countries
+_GULF = re.compile(r"\b(?:gulf of california|golfo de california|sea of cortez|sea of cortes|mar de cortes)\b")
+_BAJA = re.compile(r"\b(?:the\s+)?(?:baja california(?: sur)?(?: peninsula)?|peninsula de baja california)\b")
+_BORDER = re.compile(
+    r"\b(?:u\.?s\.?[- ]mexic(?:o|an)|mexico[- ]u\.?s\.?|mexico[- ]united states|united states[- ]mexico|"
+    r"us[- ]mexico) border\b|\bfrontera (?:norte|con (?:los )?estados unidos|(?:entre )?mexico[- y]+estados unidos)\b"
+)
 MONTHS_EN = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
              "october", "november", "december"]
 MONTHS_ES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
@@ -332,7 +342,8 @@ def _parse(original: str, f: str, lang: str, window: Any, region_arg: Area | Non
     entry_verb = ENTRY_VERB.search(f)
 
     # --- region -------------------------------------------------------------------------------
-    area, registration, region_read = _find_region(original, f, within)
+    area, registration, region_read, place_notes = _find_region(original, f, within)
+    notes.extend(place_notes)
     our = OUR.search(f)
     if our and area is None:
         if region_arg is None:
@@ -591,6 +602,26 @@ def _find_region(original: str, f: str, within: list[tuple[int, int, float]]):
     """(area, registration countries [(iso2, words)], words read for the area)."""
     mentions: list[tuple[int, int, C.Country]] = []
     used: list[tuple[int, int]] = []
+    places: list[tuple[int, Area, str, str]] = []  # (start, area, words, note)
+    for m in _GULF.finditer(f):
+        places.append((m.start(), Area.aoi("gulf-of-california"), original[m.start() : m.end()], ""))
+        used.append(m.span())
+    for m in _BORDER.finditer(f):
+        places.append((m.start(), Area.aoi("us-mex-border"), original[m.start() : m.end()],
+                       "read as the AOI us-mex-border (the land border corridor, 50 km either side)"))
+        used.append(m.span())
+    for m in _BAJA.finditer(f):
+        if _overlaps(m.span(), used):
+            continue
+        before = f[max(0, m.start() - 60) : m.start()]
+        if _NEAR_BEFORE.search(before) or _PLACE_AFTER_PREP.search(before) and not _SOVEREIGN_BEFORE.search(before):
+            places.append((m.start(), Area.aoi("baja-pacific"), original[m.start() : m.end()],
+                           "'off Baja California' read as the AOI baja-pacific (the Pacific approaches within 100 km); "
+                           "the Gulf of California is another AOI"))
+        else:
+            places.append((m.start(), Area.sovereign("MEX"), original[m.start() : m.end()],
+                           "Baja California is Mexican territory: read as Mexico's sovereign airspace"))
+        used.append(m.span())
     for form in C.WORD_FORMS:
         for m in re.finditer(rf"(?<![\w.]){re.escape(form)}(?![\w])", f):
             span = m.span()
@@ -604,6 +635,17 @@ def _find_region(original: str, f: str, within: list[tuple[int, int, float]]):
     area: Area | None = None
     area_words = ""
     registration: list[tuple[str, str]] = []
+    place_notes: list[str] = []
+    if places:
+        places.sort(key=lambda x: x[0])
+        area, area_words = places[0][1], places[0][2]
+        place_notes = [places[0][3]] if places[0][3] else []
+        for _start, other, words_read, _note in places[1:]:
+            if other != area:
+                raise _Refuse(
+                    "region",
+                    f"the sentence names two places ({area_words!r} and {words_read!r}): write each as its own claim",
+                )
     for a, b, country in mentions:
         before = f[max(0, a - 60) : a]
         after = f[b : b + 30]
@@ -647,7 +689,7 @@ def _find_region(original: str, f: str, within: list[tuple[int, int, float]]):
                         f"could not read the place {m.group(0)!r}: name a country (e.g. Mexico, México) or give "
                         "the region (--region ISO3, --area, --geojson)",
                     )
-    return area, registration, area_words
+    return area, registration, area_words, place_notes
 
 
 def _find_dates(f: str, said_on: date | None, window: Any):

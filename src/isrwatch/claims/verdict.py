@@ -56,6 +56,9 @@ VERDICTS = ("supported", "contradicted", "not_determinable")
 MAX_GAP_S = 1800.0  # a gap in the whole feed longer than this is a coverage hole
 FAMILY_KM = (50.0, 100.0, 200.0)
 FAMILY_MIN_MINUTES = (30.0, 60.0)
+# the country whose sovereign airspace and within-km rings are the natural alternatives to a named
+# AOI when reconciling a claim made about that AOI (the airspace stage's AOI ids)
+AOI_COUNTRY = {"gulf-of-california": "MEX", "baja-pacific": "MEX", "us-mex-border": "MEX"}
 
 COVERAGE: dict[str, pl.DataType] = {
     "day": pl.Date,
@@ -272,6 +275,8 @@ def definition_family(
     kinds = ("sorties",) if predicate == "none_entered" else ("sorties", "distinct_aircraft", "aircraft_days", "missions")
     areas: list[Area | None] = [base.area]
     country = base.area.country if base.area is not None else None
+    if country is None and base.area is not None and base.area.kind == "aoi":
+        country = AOI_COUNTRY.get(base.area.id.split(":")[0])
     if country:
         areas += [Area.sovereign(country)] + [Area.within(k, country) for k in km]
     areas += [Area.aoi(a) for a in aois]

@@ -221,7 +221,13 @@ def register(app: typer.Typer) -> None:
             except ValueError as exc:
                 fail(str(exc))
         resolved = [resolve(c, since=s, until=u, region=region_area, defaults=defaults) for c in claims]
-        countries = {r.definition.area.country for r in resolved if r.definition and r.definition.area and r.definition.area.country}
+        from isrwatch.claims.verdict import AOI_COUNTRY
+
+        countries = {
+            r.definition.area.country or AOI_COUNTRY.get(r.definition.area.id.split(":")[0])
+            for r in resolved
+            if r.definition and r.definition.area
+        } - {None}
         con = _open(db)
         try:
             from isrwatch.count.pipeline import named_aois_near
