@@ -13,7 +13,9 @@ Decisions (see SortieRules for the thresholds):
   flight cannot explain (longer than any endurance, an impossible speed across it, or a
   landing-and-take-off shape around it near an airfield). A coverage gap alone never
   splits: ISR aircraft routinely vanish from receivers for an hour far offshore.
-- A callsign change never splits, and rows with a null callsign are kept.
+- A callsign change never splits (unless hours out of coverage lie between the two), and
+  rows with a null callsign are kept. Rows without a position (or time) are kept too, in no
+  sortie; they decide nothing.
 - flight_id is "<icao24>-<start %Y%m%dT%H%M%SZ>" of the sortie's first airborne row; the
   rare second sortie of one aircraft starting in the same second gets "-2", "-3", ...
   The input is sorted by (icao24, time, lat, lon), so the same rows in any order give the
@@ -500,7 +502,16 @@ def assign_sorties(
         )
     df = obs if _is_sorted(obs) else _sorted(obs)
     index = airfield_index(airfields)
-    r = _Rows(df)
+    # rows without a position are kept but belong to no sortie and decide nothing
+    valid = _has_position(df)
+    all_valid = bool(valid.all())
+    dv = df if all_valid else df.filter(pl.Series(valid))
+    if dv.height == 0:
+        return df.with_columns(
+            pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
+            pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
+        )
+    r = _Rows(dv)
 
     ground = _ground_states(r, index, rules)
     air = ~ground
@@ -555,7 +566,7 @@ def assign_sorties(
     # sortie numbers: cumulative sum of split flags; ids formatted on first rows only
     split = code > 0
     sortie = np.cumsum(split)  # 1-based among rows of a sortie
-    firsts = df.select("icao24", "time").filter(pl.Series(split)).select(
+    firsts = dv.select("icao24", "time").filter(pl.Series(split)).select(
         pl.concat_str(pl.col("icao24"), pl.lit("-"), pl.col("time").dt.strftime(_ID_FORMAT)).alias("_id")
     )
     firsts = firsts.with_columns(pl.int_range(1, pl.len() + 1).over("_id").alias("_k"))
@@ -565,9 +576,22 @@ def assign_sorties(
         .otherwise(pl.col("_id"))
     ).to_series()
     ids = pl.concat([pl.Series([None], dtype=pl.String), ids])  # position 0: no sortie
-    flight_id = ids.gather(np.where(air, sortie, 0)).alias(schema.FLIGHT_ID)
+    pick = np.where(air, sortie, 0)
+    if not all_valid:  # back onto every row, position-less rows in no sortie
+        full_pick = np.zeros(df.height, dtype=np.int64)
+        full_code = np.zeros(df.height, dtype=np.int8)
+        full_pick[valid] = pick
+        full_code[valid] = code
+        pick, code = full_pick, full_code
+    flight_id = ids.gather(pick).alias(schema.FLIGHT_ID)
     reasons = pl.Series(SPLIT_REASON, _CODES, dtype=pl.String).gather(code.astype(np.int64))
     return df.with_columns(flight_id, reasons.alias(SPLIT_REASON))
+
+
+def _has_position(df: pl.DataFrame) -> np.ndarray:
+    return df.select(
+        (pl.col("lat").is_not_null() & pl.col("lon").is_not_null() & pl.col("lat").is_finite() & pl.col("lon").is_finite() & pl.col("time").is_not_null()).alias("v")
+    )["v"].to_numpy()
 
 
 def _label(index, lat, lon, observed, on_ground_state, rules: SortieRules) -> np.ndarray:
@@ -612,6 +636,9 @@ def flights(
     if obs.height == 0 or obs[schema.FLIGHT_ID].null_count() == obs.height:
         return schema.empty(schema.FLIGHTS)
     df = obs if _is_sorted(obs) else _sorted(obs)
+    valid = _has_position(df)
+    if not valid.all():  # position-less rows are in no sortie and say nothing of its edges
+        df = df.filter(pl.Series(valid))
     r = _Rows(df)
     fid = pl.col(schema.FLIGHT_ID)
     src = pl.col("pos_source")
