@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "isrwatch.cli.identify",
     "isrwatch.cli.verify",
     "isrwatch.cli.airspace",
+    "isrwatch.cli.report",
 ]
 
 

@@ -36,14 +36,14 @@ _RC = {"text.parse_math": False, "font.family": "DejaVu Sans", "svg.fonttype": "
 KIND_STYLE = {
     "land": dict(facecolor="#f3f0e7", edgecolor="#c9c1ad", linewidth=0.5, zorder=1),
     "sovereign": dict(facecolor=(0.70, 0.15, 0.12, 0.06), edgecolor="#b3261e", linewidth=1.2, linestyle=(0, (6, 3)), zorder=2),
-    "aoi": dict(facecolor=(0.42, 0.25, 0.75, 0.07), edgecolor="#6a3fc0", linewidth=1.2, linestyle=(0, (2, 3)), zorder=3),
+    "aoi": dict(facecolor="none", edgecolor="#6a3fc0", linewidth=1.3, linestyle=(0, (5, 3, 1, 3)), zorder=3),
     "context": dict(facecolor="none", edgecolor="#6b7785", linewidth=0.8, linestyle=(0, (1, 3)), zorder=3),
 }
 KIND_LABEL = {
     "land": "land",
-    "sovereign": "sovereign airspace (land + territorial sea)",
-    "aoi": "area of interest (not sovereignty)",
-    "context": "other area (not sovereignty)",
+    "sovereign": "sovereign",
+    "aoi": "not sovereignty",
+    "context": "not sovereignty",
 }
 
 
@@ -122,19 +122,19 @@ def map_png(
         ax.set_facecolor("#dfeaf3")
         proj = p.proj
         # regions
-        kinds_drawn = []
-        for r in p.regions:
+        drawn = []
+        for r, colour in zip(p.regions, view.region_colours(p.regions), strict=True):
             parts = geo.flat_parts(geo.display_geometry(r.geometry, proj, p.clip))
             polys = _mpl_path([g for g in parts if g.geom_type == "Polygon"])
             lines = _mpl_path([g for g in parts if g.geom_type != "Polygon" and g.geom_type != "Point"])
             if polys is None and lines is None:
                 continue
+            style = {**KIND_STYLE[r.kind], "edgecolor": colour}
             if polys is not None:
-                ax.add_patch(PathPatch(polys, **KIND_STYLE[r.kind]))
+                ax.add_patch(PathPatch(polys, **style))
             if lines is not None:  # a line is outlined, never filled
-                ax.add_patch(PathPatch(lines, **{**KIND_STYLE[r.kind], "facecolor": "none"}))
-            if r.kind not in kinds_drawn:
-                kinds_drawn.append(r.kind)
+                ax.add_patch(PathPatch(lines, **{**style, "facecolor": "none"}))
+            drawn.append((r, style))
         ft = p.ft
         colour_col = "colour_aircraft" if colour_by == "aircraft" else "colour_role"
         colours = ft[colour_col].to_list()
@@ -213,9 +213,9 @@ def map_png(
             handles.append(Line2D([], [], marker="o", color="none", mfc="#b3261e", mec="white", ms=8, label="deepest point"))
         if any(not r["entered"] for r in ev):
             handles.append(Line2D([], [], marker="o", color="none", mfc="#0b5cad", mec="white", ms=8, label="closest approach"))
-        for k in kinds_drawn:
-            st = KIND_STYLE[k]
-            handles.append(Patch(facecolor=st["facecolor"], edgecolor=st["edgecolor"], linestyle=st.get("linestyle", "-"), label=KIND_LABEL[k]))
+        for r, st in drawn:
+            label = r.name if r.kind == "land" else f"{_clip_text(r.name, 34)} ({KIND_LABEL[r.kind]})"
+            handles.append(Patch(facecolor=st["facecolor"], edgecolor=st["edgecolor"], linestyle=st.get("linestyle", "-"), label=label))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.015, 1.0), fontsize=9, frameon=False, borderaxespad=0)
         heading = title or "Counted flights"
         fig.text(0.02, top + 0.015, _clip_text(heading, 110), fontsize=17, weight="bold", va="bottom", ha="left")

@@ -169,7 +169,9 @@ def _lead(n_flights: int, n_aircraft: int, first: str, last: str, regions: list[
         f"{'were' if n_flights != 1 else 'was'} seen between {first} and {last} (UTC)."
     ]
     for r in regions:
-        where = f"the sovereign airspace of {r['name']}" if r["kind"] == "sovereign" else r["name"]
+        where = r["name"]
+        if r["kind"] == "sovereign" and "airspace" not in where.lower():
+            where = f"the sovereign airspace of {where}"
         obs, gap = r["observed"], r["gap_only"]
         if obs:
             s = f"{obs} of {r['assessed']} entered {where} on observed positions"
@@ -357,10 +359,10 @@ def build_context(
     regs, ft, pts, ev, cov, proj, clip = p.regions, p.ft, p.pts, p.ev, p.coverage, p.proj, p.clip
 
     map_regions = []
-    for n, r in enumerate(regs):
+    for n, (r, colour) in enumerate(zip(regs, view.region_colours(regs), strict=True)):
         d = geo.geometry_d(r.geometry, proj, clip)
         if d:
-            map_regions.append({"n": n, "kind": r.kind, "d": d})
+            map_regions.append({"n": n, "kind": r.kind, "d": d, "colour": colour, "name": r.name})
     tracks = geo.track_paths(pts.select("i", "time", "lon", "lat"), proj, ft.height, gap_s)
     entered = ev.filter(pl.col("entered").fill_null(False))
     entry_d = geo.entry_paths(

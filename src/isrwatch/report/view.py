@@ -141,6 +141,24 @@ def sorties_per_day(ft: pl.DataFrame, coverage: pl.DataFrame) -> dict:
     return {"days": all_days, "types": types, "counts": counts, "no_data": no_data}
 
 
+# outline colours of areas of interest and other context areas, one per area
+AREA_COLOURS = ["#6a3fc0", "#00838f", "#c2185b", "#8d6e00", "#2e7d32", "#ef6c00", "#455a64"]
+
+
+def region_colours(regions: list[model.Region]) -> list[str]:
+    """An outline colour per region: fixed for land and sovereign airspace, cycling for the others."""
+    out, k = [], 0
+    for r in regions:
+        if r.kind == "land":
+            out.append("#c9c1ad")
+        elif r.kind == "sovereign":
+            out.append("#b3261e")
+        else:
+            out.append(AREA_COLOURS[k % len(AREA_COLOURS)])
+            k += 1
+    return out
+
+
 def type_colours(types: list[str]) -> dict[str, str]:
     return {t: PALETTE[n % len(PALETTE)] if t != "unknown type" else "#b0b0b0" for n, t in enumerate(types)}
 

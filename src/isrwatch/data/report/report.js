@@ -211,6 +211,15 @@
       var f = D.flights[+t.getAttribute("data-f")];
       if (f) return showTip(ev, flightTip(f));
     }
+    if (t.hasAttribute && t.hasAttribute("data-r")) {
+      var r = D.regions[+t.getAttribute("data-r")];
+      if (r) {
+        var box = document.createDocumentFragment();
+        box.appendChild(el("b", null, r.name));
+        row(box, "Kind", { sovereign: "sovereign airspace", aoi: "area of interest (not sovereignty)", land: "land", context: "other area (not sovereignty)" }[r.kind] || r.kind);
+        return showTip(ev, box);
+      }
+    }
     hideTip();
   });
   svg.addEventListener("mouseleave", hideTip);
