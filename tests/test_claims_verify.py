@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import polars as pl
 import pytest
@@ -18,7 +18,7 @@ from isrwatch.claims import (
     resolve,
     verify,
 )
-from isrwatch.count import AREA_PRESENCE, Area, CountDefinition
+from isrwatch.count import Area, CountDefinition
 
 from test_count import MEX, NEAR, T, aircraft_table, events_table, flights_table, presence_table
 

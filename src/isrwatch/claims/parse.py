@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -224,12 +223,6 @@ _RANGE_SAME_MONTH = re.compile(
     rf"\b(?:between|from|del|entre el|entre|de)?\s*(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-|to|and|al|y|a)\s*"
     rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:de\s+)?(?P<m>{_MONTH_ALT})(?:,?\s+(?:de\s+|del\s+)?(?P<y>\d{{4}}))?\b"
 )
-
-
-@dataclass
-class _Span:
-    start: int
-    end: int
 
 
 def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
