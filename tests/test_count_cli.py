@@ -250,3 +250,9 @@ def test_verify_reports_claims_file_errors_with_lines(db, tmp_path):
     assert "bad.yaml:4: claims[0] (a).wrods: unknown field (did you mean 'words'?)" in result.output
     assert "bad.yaml:2: claims[0] (a).words: missing" in result.output
     assert runner.invoke(app, ["verify", "--db", str(db)]).exit_code == 1
+
+
+def test_verify_unreadable_claims_need_no_store(tmp_path):
+    out = run_json("verify", "--claim", "several planes", "--db", str(tmp_path / "absent.duckdb"))
+    assert out["claims"][0]["verdict"] == "not_determinable"
+    assert out["claims"][0]["reason"].startswith("claim could not be parsed: 'several' is not a number")

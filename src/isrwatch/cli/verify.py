@@ -228,6 +228,16 @@ def register(app: typer.Typer) -> None:
             for r in resolved
             if r.definition and r.definition.area
         } - {None}
+        if not any(r.definition for r in resolved):
+            # nothing to count: every claim failed to parse or resolve; say so without reading the store
+            from isrwatch import schema
+            from isrwatch.count.pipeline import Tables
+
+            empty = schema.empty(schema.FLIGHTS)
+            verdicts = verify(resolved, empty, None, None, None, None)
+            _finish(verdicts, Tables(empty, empty, schema.empty(schema.AIRCRAFT), empty, empty, empty), None, None,
+                    json_out, None)
+            return
         con = _open(db)
         try:
             from isrwatch.count.pipeline import named_aois_near
@@ -248,20 +258,24 @@ def register(app: typer.Typer) -> None:
         report_path = None
         if report is not None:
             report_path = write_report_hook(report, verdicts, tables, title=f"Claims checked: {claims_file.name if claims_file else 'command line'}")
-        if json_out:
-            print_json(
-                {
-                    "claims": [v.to_dict() for v in verdicts],
-                    "window": {"since": lo.isoformat() if lo else None, "until": hi.isoformat() if hi else None},
-                    "notes": tables.notes,
-                    "attribution": tables.attribution,
-                    "report": str(report_path) if report_path else None,
-                }
-            )
-            return
-        _print_verdicts(verdicts, tables)
-        if report_path:
-            typer.echo(f"report: {report_path}")
+        _finish(verdicts, tables, lo, hi, json_out, report_path)
+
+
+def _finish(verdicts, tables, lo, hi, json_out: bool, report_path) -> None:
+    if json_out:
+        print_json(
+            {
+                "claims": [v.to_dict() for v in verdicts],
+                "window": {"since": lo.isoformat() if lo else None, "until": hi.isoformat() if hi else None},
+                "notes": tables.notes,
+                "attribution": tables.attribution,
+                "report": str(report_path) if report_path else None,
+            }
+        )
+        return
+    _print_verdicts(verdicts, tables)
+    if report_path:
+        typer.echo(f"report: {report_path}")
 
 
 def write_report_hook(path: Path, verdicts, tables, *, title: str) -> Path:
