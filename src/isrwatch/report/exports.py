@@ -63,7 +63,7 @@ def _geojson(path: Path, ft: pl.DataFrame, pts: pl.DataFrame, simulated: bool, a
         pts.group_by(schema.FLIGHT_ID, maintain_order=True)
         .agg(
             pl.concat_list(pl.col("lon").round(6), pl.col("lat").round(6)).alias("coords"),
-            pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").alias("times"),
+            pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").alias("times"),
         )
         .to_dicts()
     )

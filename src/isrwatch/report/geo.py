@@ -22,6 +22,9 @@ MAX_LAT = 85.0
 TRACK_TOLERANCE = 0.03
 REGION_TOLERANCE = 0.08
 DIGITS = 2
+# at most this many track vertices in the page (about 2 MB of path data): beyond it the
+# display tolerance doubles until the tracks fit; the exports keep every position
+MAX_TRACK_VERTICES = 150_000
 
 
 def _merc(lat: np.ndarray | float) -> np.ndarray | float:
@@ -172,8 +175,11 @@ def geometry_d(geom: shapely.Geometry, proj: Projection, clip: tuple[float, floa
     return "".join(parts)
 
 
-def _simplified_runs(x: np.ndarray, y: np.ndarray, run: np.ndarray) -> list[np.ndarray]:
-    """Coordinates of each run (consecutive equal ids in `run`), simplified as lines."""
+def _simplified_runs(
+    x: np.ndarray, y: np.ndarray, run: np.ndarray, max_vertices: int = MAX_TRACK_VERTICES
+) -> list[np.ndarray]:
+    """Coordinates of each run (consecutive equal ids in `run`), simplified as lines; the
+    tolerance grows from TRACK_TOLERANCE until at most max_vertices remain (or 5 units)."""
     if len(x) == 0:
         return []
     starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
@@ -185,8 +191,13 @@ def _simplified_runs(x: np.ndarray, y: np.ndarray, run: np.ndarray) -> list[np.n
         member = np.repeat(multi, sizes)
         line_idx = np.repeat(np.cumsum(multi) - 1, sizes)[member]
         lines = shapely.linestrings(xy[member], indices=line_idx)
-        lines = shapely.simplify(lines, TRACK_TOLERANCE)
-        coords, owner = shapely.get_coordinates(lines, return_index=True)
+        # orbits cross themselves: a topology-preserving simplifier would keep nearly every vertex
+        tol = TRACK_TOLERANCE
+        simple = shapely.simplify(lines, tol, preserve_topology=False)
+        while shapely.get_num_coordinates(simple).sum() > max_vertices and tol < 5:
+            tol *= 2
+            simple = shapely.simplify(lines, tol, preserve_topology=False)
+        coords, owner = shapely.get_coordinates(simple, return_index=True)
         cuts = np.flatnonzero(np.diff(owner)) + 1
         pieces = np.split(coords, cuts)
         for run_no, piece in zip(np.flatnonzero(multi), pieces, strict=True):
