@@ -5,5 +5,6 @@
 """
 
 from isrwatch.patterns.detect import KINDS, PATTERNS, PatternRules, detect_patterns
+from isrwatch.patterns.loiter import LOITER, loiter
 
-__all__ = ["KINDS", "PATTERNS", "PatternRules", "detect_patterns"]
+__all__ = ["KINDS", "LOITER", "PATTERNS", "PatternRules", "detect_patterns", "loiter"]

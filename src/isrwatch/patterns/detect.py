@@ -71,7 +71,7 @@ class PatternRules:
     racetrack_max_spread_km: float = 10.0
     max_radius_km: float = 75.0
     merge_gap_s: float = 600.0
-    merge_km: float = 30.0
+    merge_km: float = 10.0
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():
@@ -218,13 +218,38 @@ def detect_patterns(obs_with_ids: pl.DataFrame, *, rules: PatternRules | None = 
         return pl.DataFrame(schema=PATTERNS)
     segs = _segments(df, rules)
     episodes = [e for e in (_orbits(segs, rules), _reversals(segs, rules)) if e.height]
-    found = _merge(pl.concat(episodes), rules) if episodes else pl.DataFrame(schema=PATTERNS)
+    found = _merge(pl.concat(episodes, how="vertical_relaxed"), rules) if episodes else pl.DataFrame(schema=PATTERNS)
+    if found.height:
+        found = _shape(df, found)
     per_flight = df.group_by("flight_id", maintain_order=True).agg(pl.col("icao24").first())
     none = per_flight.join(found.select("flight_id").unique(), on="flight_id", how="anti").with_columns(
         pl.lit(NONE).alias("kind"), pl.lit(0).alias("n_orbits"), pl.lit(0).alias("n_legs"), pl.lit(0.0).alias("loiter_minutes")
     )
     out = pl.concat([_conform(found), _conform(none)], how="vertical")
     return out.sort(["flight_id", "start"], nulls_last=True)
+
+
+def _shape(df: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """Centre (mean position) and radius (farthest position from it) of each episode, from
+    the positions flown between its start and end."""
+    found = found.with_row_index("_ep")
+    rows = df.select("flight_id", "time", "lat", "lon").join(
+        found.select("_ep", "flight_id", "start", "end"), on="flight_id"
+    ).filter(pl.col("time").is_between(pl.col("start"), pl.col("end")))
+    centre = rows.group_by("_ep").agg(pl.col("lat").mean().alias("c_lat"), pl.col("lon").mean().alias("c_lon"))
+    rows = rows.join(centre, on="_ep")
+    d = _haversine(rows["lat"].to_numpy(), rows["lon"].to_numpy(), rows["c_lat"].to_numpy(), rows["c_lon"].to_numpy())
+    radius = rows.with_columns(pl.Series("d", d)).group_by("_ep").agg(pl.col("d").max().alias("r"))
+    return (
+        found.join(centre, on="_ep", how="left")
+        .join(radius, on="_ep", how="left")
+        .with_columns(
+            pl.coalesce("c_lat", "centre_lat").alias("centre_lat"),
+            pl.coalesce("c_lon", "centre_lon").alias("centre_lon"),
+            pl.coalesce("r", "radius_km").alias("radius_km"),
+        )
+        .drop("_ep", "c_lat", "c_lon", "r")
+    )
 
 
 def _conform(df: pl.DataFrame) -> pl.DataFrame:
