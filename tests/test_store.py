@@ -149,7 +149,17 @@ def test_default_path_follows_isrwatch_db(tmp_path, monkeypatch):
 
 # --- counting, dedupe, idempotency ------------------------------------------------------------
 
-def test_invariant_rejects_and_duplicates_within_and_across_batches(con):
+@pytest.fixture(params=["one_chunk", "chunk_per_batch"])
+def chunking(request, monkeypatch):
+    """Batches buffered into one INSERT, or one INSERT per batch (repeats then meet the store)."""
+    if request.param == "chunk_per_batch":
+        import isrwatch.store.ingestion as ingestion
+
+        monkeypatch.setattr(ingestion, "CHUNK_ROWS", 1)
+    return request.param
+
+
+def test_invariant_rejects_and_duplicates_within_and_across_batches(con, chunking):
     a = obs("abc123", 100)
     b = obs("def456", 50)
     batches = [
@@ -170,7 +180,7 @@ def test_invariant_rejects_and_duplicates_within_and_across_batches(con):
     assert (log["status"], log["rows_read"], log["rows_stored"], log["rows_duplicate"]) == ("completed", 172, 150, 16)
 
 
-def test_second_ingest_adds_nothing_and_counts_every_row_duplicate(con):
+def test_second_ingest_adds_nothing_and_counts_every_row_duplicate(con, chunking):
     batches = [batch(obs("abc123", 30)), batch(obs("def456", 20))]
     first = ingest_batches(con, batches, path="f")
     second = ingest_batches(con, batches, path="f")
@@ -182,10 +192,10 @@ def test_second_ingest_adds_nothing_and_counts_every_row_duplicate(con):
     assert n_obs(con) == 50
 
 
-def test_first_occurrence_of_a_key_wins(con):
+def test_first_occurrence_of_a_key_wins(con, chunking):
     a = obs("abc123", 5, callsign="FIRST")
     b = obs("abc123", 5, callsign="SECOND")  # same keys, other facts
-    ingest_batches(con, [batch(pl.concat([a, b]))], path="f")
+    ingest_batches(con, [batch(pl.concat([a, b])), batch(b)], path="f")
     assert load_observations(con)["callsign"].unique().to_list() == ["FIRST"]
     ingest_batches(con, [batch(b)], path="g")
     assert load_observations(con)["callsign"].unique().to_list() == ["FIRST"]

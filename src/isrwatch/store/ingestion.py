@@ -256,20 +256,28 @@ class _Writer:
         self.rows_duplicate += n_in - df.height
 
         tmin, tmax = df["time"].min(), df["time"].max()
+        span = {"tmin": tmin, "tmax": tmax}
+        # A repeat has the same time, so it can only lie in the chunk's time span. Zone maps
+        # answer "anything stored in that span?" without reading rows; when nothing is (a new
+        # day, or a time-sorted file's next chunk) the anti-join is skipped.
+        overlap = self.con.execute(
+            "SELECT 1 FROM observations WHERE time BETWEEN $tmin AND $tmax LIMIT 1", span
+        ).fetchall()
         cols = ", ".join(OBS_COLUMNS)
-        on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
-        self.con.register("_isrwatch_chunk", df.to_arrow())
-        try:
-            # The store side is cut to the chunk's time span first: DuckDB's zone maps then
-            # skip row groups of other days, so the cost follows the chunk, not the store.
-            inserted = self.con.execute(
-                f"""INSERT INTO observations ({cols}, ingest_id)
-                SELECT {', '.join('b.' + c for c in OBS_COLUMNS)}, $id
-                FROM _isrwatch_chunk b
+        select = f"SELECT {', '.join('b.' + c for c in OBS_COLUMNS)}, $id FROM _isrwatch_chunk b"
+        if overlap:
+            on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
+            # The store side is cut to the chunk's time span first, so the cost of the join
+            # follows the chunk, not the size of the store.
+            select += f"""
                 ANTI JOIN (SELECT {', '.join(KEY)} FROM observations
                            WHERE time BETWEEN $tmin AND $tmax) o
-                ON {on}""",
-                {"id": self.ingest_id, "tmin": tmin, "tmax": tmax},
+                ON {on}"""
+        self.con.register("_isrwatch_chunk", df.to_arrow())
+        try:
+            inserted = self.con.execute(
+                f"INSERT INTO observations ({cols}, ingest_id) {select}",
+                {"id": self.ingest_id, **(span if overlap else {})},
             ).fetchall()[0][0]
         finally:
             self.con.unregister("_isrwatch_chunk")
