@@ -190,3 +190,15 @@ def test_human_output_has_counts_and_reasons(tmp_path, shared):
     assert "no_position" in result.stdout and "api_error_body" in result.stdout
     out = run_json("ingest", str(log), "--db", db)
     assert out["rows_stored"] == 0 and out["rows_read"] == out["rows_duplicate"] + out["rows_rejected"]
+
+
+def test_coverage_shows_days_without_observations(tmp_path):
+    db = str(tmp_path / "s.duckdb")
+    write_trace(tmp_path / "trace_full_abc123.json", "abc123", t0=1_700_000_000.0)  # 2023-11-14
+    write_trace(tmp_path / "trace_full_def456.json", "def456", t0=1_700_000_000.0 + 3 * 86400)
+    run_json("ingest", str(tmp_path), "--db", db)
+    days = run_json("store", "coverage", "--db", db)["days"]
+    assert [d["n_obs"] for d in days] == [500, 0, 0, 500]
+    result = run("store", "coverage", "--db", db)
+    assert result.exit_code == 0
+    assert "2023-11-15 … 2023-11-16 (2 days)" in result.stdout and "no observations" in result.stdout

@@ -181,11 +181,19 @@ def _rows_table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> T
     return table
 
 
+def _formats() -> str:
+    try:
+        from isrwatch.sources import FORMATS
+    except Exception:  # the help must render even if the readers cannot be imported
+        return "see isrwatch.sources"
+    return ", ".join(FORMATS)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("ingest", help=INGEST_HELP)
     def ingest_cmd(
         paths: list[Path] = typer.Argument(..., help="Feed files or directories.", show_default=False),
-        fmt: str | None = typer.Option(None, "--format", help="Force a format (see isrwatch.sources.FORMATS); default: detected."),
+        fmt: str | None = typer.Option(None, "--format", help=f"Force a format ({_formats()}); default: detected from content."),
         feed: str | None = typer.Option(None, "--feed", help="Name the feed the rows came from (default: provider:file name)."),
         force: bool = typer.Option(False, "--force", help="Read files even if the same content was ingested before."),
         db: Path | None = DbOption,
@@ -382,9 +390,20 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({"db": str(db_path(db)), "days": rows})
             return
+        # Runs of empty days print as one row ("2024-01-02 … 2024-03-01 (60 days)").
+        shown: list[dict[str, Any]] = []
         for r in rows:
             r["max_gap_s"] = None if r["max_gap_s"] is None else round(r["max_gap_s"])
-        _console().print(_rows_table("coverage by UTC day", rows, ["day", "n_obs", "n_aircraft", "first", "last", "max_gap_s"]))
+            if r["n_obs"] == 0 and shown and shown[-1]["n_obs"] == 0:
+                shown[-1]["_to"], shown[-1]["_n"] = r["day"], shown[-1]["_n"] + 1
+            else:
+                shown.append({**r, "_to": r["day"], "_n": 1})
+        for r in shown:
+            if r["_n"] > 1:
+                r["day"] = f"{r['day'].isoformat()} … {r['_to'].isoformat()} ({r['_n']} days)"
+            if r["n_obs"] == 0:
+                r["first"] = "no observations"
+        _console().print(_rows_table("coverage by UTC day", shown, ["day", "n_obs", "n_aircraft", "first", "last", "max_gap_s"]))
 
     @app.command("export")
     def export_cmd(
