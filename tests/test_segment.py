@@ -528,3 +528,15 @@ def test_never_split_inside_a_continuous_high_altitude_stretch(steps, gaps):
     ids, fl = sortie_table(tr.frame())
     assert fl.height == 1
     assert ids[schema.FLIGHT_ID].null_count() == 0
+
+
+def test_a_short_excursion_of_bad_positions_does_not_split():
+    tr = Track()
+    tr.departure()
+    tr.phase(600, gs=250)
+    obs = tr.frame()
+    # three positions 800 km away (a decoding error), then back on track
+    bad = (pl.int_range(pl.len()) >= obs.height - 60) & (pl.int_range(pl.len()) < obs.height - 57)
+    obs = obs.with_columns(pl.when(bad).then(pl.col("lat") + 7.0).otherwise(pl.col("lat")).alias("lat"))
+    _, fl = sortie_table(obs)
+    assert fl.height == 1

@@ -44,6 +44,9 @@ class SortieRules:
         (great-circle distance - tolerance) / time, above max_speed_kt
         (gap_impossible_speed). 700 kt: jet-stream ground speeds of 650 kt happen; the
         fastest crewed ISR types cruise below 500 kt true airspeed.
+      excursion_max_s: an impossible jump away followed within this many seconds by a
+        jump back to where the aircraft could have been all along is a stretch of bad
+        positions (decoding error, short spoof), not two more sorties: neither jump splits.
       reappear_min_gap_s, climb_fpm, descent_fpm, reach_km_per_1000ft, reach_max_km,
       reappear_max_agl_ft: gap_reappears_climbing. After a gap of at least
         reappear_min_gap_s, split when (a) the aircraft was last seen descending or low
@@ -79,6 +82,7 @@ class SortieRules:
     max_gap_h: float = 14.0
     max_speed_kt: float = 700.0
     position_tolerance_km: float = 10.0
+    excursion_max_s: float = 600.0
     reappear_min_gap_s: float = 300.0
     climb_fpm: float = 250.0
     descent_fpm: float = 250.0

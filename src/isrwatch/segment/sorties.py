@@ -457,6 +457,26 @@ def _callsign_changes(r: _Rows, gaps: np.ndarray) -> np.ndarray:
     return out
 
 
+def _excursions(r: _Rows, speed: np.ndarray, rules: SortieRules) -> np.ndarray:
+    """Impossible jumps that come back: a jump away and, within excursion_max_s, a jump to
+    where the aircraft could have been all along. The rows between are bad positions (a
+    decoding error, a short spoof), not another flight; neither jump splits."""
+    out = np.zeros(r.n, dtype=bool)
+    c = np.flatnonzero(speed)
+    if len(c) < 2:
+        return out
+    away, back = c[:-1], c[1:]
+    p = away - 1
+    ok = r.same[back] & (r.grp_start[away] == r.grp_start[back])
+    ok &= r.t[back] - r.t[away] <= rules.excursion_max_s
+    d = haversine_km(r.lat[p], r.lon[p], r.lat[back], r.lon[back])
+    elapsed = np.maximum(r.t[back] - r.first_seen[p], 1.0)
+    ok &= (d - rules.position_tolerance_km) / elapsed * 3600.0 <= rules.max_speed_kt * _KM_PER_NM
+    out[away[ok]] = True
+    out[back[ok]] = True
+    return out
+
+
 def _gap_distance_km(r: _Rows, rows: np.ndarray) -> np.ndarray:
     return haversine_km(r.lat[rows - 1], r.lon[rows - 1], r.lat[rows], r.lon[rows])
 
@@ -532,6 +552,7 @@ def assign_sorties(
     if len(far):
         d = _gap_distance_km(r, far)
         speed[far] = (d - rules.position_tolerance_km) / gap[far] * 3600.0 > rules.max_speed_kt * _KM_PER_NM
+        speed &= ~_excursions(r, speed, rules)
     with np.errstate(invalid="ignore"):
         cand = np.flatnonzero(
             prev_a
