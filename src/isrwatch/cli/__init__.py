@@ -24,6 +24,7 @@ def _root() -> None:
 # One module per group of subcommands; each defines register(app).
 COMMAND_MODULES = [
     "isrwatch.cli.common",
+    "isrwatch.cli.simulate",
     "isrwatch.cli.store",
     "isrwatch.cli.identify",
     "isrwatch.cli.verify",

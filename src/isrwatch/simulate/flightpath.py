@@ -106,10 +106,11 @@ class _Builder:
         self.tas: list[np.ndarray] = []  # target true airspeed in the air (kt)
         self.alt: list[np.ndarray] = []  # target altitude in the air / elevation on the ground (ft)
         self.hold: list[np.ndarray] = []  # seconds spent reaching this vertex (NaN: from speed)
+        self.curve: list[np.ndarray] = []  # part of an orbit or racetrack (already smooth: keep its length)
         self.last: tuple[float, float] | None = None
         self.n = 0
 
-    def add(self, lat, lon, *, ground: bool, alt: float, speed=np.nan, tas=np.nan) -> None:
+    def add(self, lat, lon, *, ground: bool, alt: float, speed=np.nan, tas=np.nan, curve: bool = False) -> None:
         lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
         if self.last is not None and len(lat) and geo.haversine_km(self.last[0], self.last[1], lat[0], lon[0]) < 1e-3:
             lat, lon = lat[1:], lon[1:]
@@ -124,6 +125,7 @@ class _Builder:
         self.tas.append(np.full(k, float(tas)))
         self.alt.append(np.full(k, float(alt)))
         self.hold.append(np.full(k, np.nan))
+        self.curve.append(np.full(k, curve))
         self.last = (float(lat[-1]), float(lon[-1]))
         self.n += k
 
@@ -138,6 +140,7 @@ class _Builder:
         self.tas.append(np.array([np.nan]))
         self.alt.append(np.array([alt]))
         self.hold.append(np.array([float(seconds)]))
+        self.curve.append(np.array([False]))
         self.n += 1
 
     def cur_alt(self) -> float:
@@ -154,7 +157,7 @@ class _Builder:
     def arrays(self):
         cat = np.concatenate
         return (cat(self.lat), cat(self.lon), cat(self.ground), cat(self.speed), cat(self.tas), cat(self.alt),
-                cat(self.hold))
+                cat(self.hold), cat(self.curve))
 
 
 def _local_line(lat0, lon0, heading, u_km, v_km):
@@ -254,7 +257,7 @@ def _orbit(b: _Builder, o: Orbit, tas: float) -> None:
     dtheta = np.degrees(arc / o.radius_km) * (1 if o.clockwise else -1)
     brg = brg0 + np.linspace(0.0, dtheta, n + 1)
     la, lo = geo.destination(np.full(n + 1, o.lat), np.full(n + 1, o.lon), brg % 360, o.radius_km)
-    b.add(la, lo, ground=False, alt=o.alt_ft, tas=tas)
+    b.add(la, lo, ground=False, alt=o.alt_ft, tas=tas, curve=True)
 
 
 def _racetrack(b: _Builder, r: Racetrack, tas: float) -> None:
@@ -282,7 +285,7 @@ def _racetrack(b: _Builder, r: Racetrack, tas: float) -> None:
     s = np.concatenate([[0.0], np.cumsum(seg)])
     keep = s <= total
     b.go_to(float(la[0]), float(lo[0]), r.alt_ft, b.ac.cruise_kt)
-    b.add(la[keep], lo[keep], ground=False, alt=r.alt_ft, tas=tas)
+    b.add(la[keep], lo[keep], ground=False, alt=r.alt_ft, tas=tas, curve=True)
 
 
 def _first_alt(sortie: Sortie) -> float:
@@ -342,16 +345,25 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def _kinematics(b: _Builder, wind_from: float, wind_kt: float):
     ac = b.ac
-    lat, lon, ground, speed, tas, target, hold = b.arrays()
+    lat, lon, ground, speed, tas, target, hold, curve = b.arrays()
     air = ~ground
-    # round the corners of every airborne stretch (about one turn diameter)
+    # round the corners of every airborne stretch (about one turn diameter); orbits and racetracks
+    # are smooth already and keep their shape (and so their duration) except where they are joined
     for s0, s1 in _runs(air):
         v = np.nanmean(tas[s0:s1]) * geo.KT_KMH / 3.6
         radius_km = v * v / (G * np.tan(np.radians(ac.bank_deg))) / 1000.0
         win = int(2.5 * radius_km / STEP_KM) | 1
+        w = np.ones(s1 - s0)
+        for c0, c1 in _runs(curve[s0:s1]):
+            p = np.arange(c0, c1)
+            w[c0:c1] = np.clip(1.0 - np.minimum(p - c0, c1 - 1 - p) / win, 0.0, 1.0)
+        raw_la, raw_lo = lat[s0:s1].copy(), lon[s0:s1].copy()
+        sm_la, sm_lo = raw_la, raw_lo
         for _ in range(2):  # two box passes = a triangular kernel: curvature builds up smoothly
-            lat[s0:s1] = geo.smooth_keep_ends(lat[s0:s1], win)
-            lon[s0:s1] = geo.smooth_keep_ends(lon[s0:s1], win)
+            sm_la = geo.smooth_keep_ends(sm_la, win)
+            sm_lo = geo.smooth_keep_ends(sm_lo, win)
+        lat[s0:s1] = w * sm_la + (1 - w) * raw_la
+        lon[s0:s1] = w * sm_lo + (1 - w) * raw_lo
     seg = geo.haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
     s = np.concatenate([[0.0], np.cumsum(seg)])
     idx = np.arange(len(s))
