@@ -308,3 +308,14 @@ def test_claims_stage_verdicts_render(inputs, tmp_path):
     matrix = page[page.index('id="matrix-table"') :]
     assert "sorties · anywhere" in matrix[: matrix.index("</table>")]
     assert "Radio &lt;X&gt;" in page
+
+
+def test_closest_approaches_are_capped_per_region(inputs, monkeypatch):
+    from isrwatch.report import html as report_html
+
+    monkeypatch.setattr(report_html, "NEAR_ROWS", 1)
+    ctx = build_context(title="t", simulated=False, **inputs)
+    assert [r["closest"] for r in ctx["near"]] == ["18.4 km"]
+    assert ctx["near_more"] == {"Mexico": 2}
+    page = report_html.render(ctx)
+    assert "2 more flights stayed farther from Mexico" in page

@@ -73,7 +73,7 @@ class BuiltReport:
 def _regions(country: str | None, areas) -> list:
     """Airspace-stage Region objects to draw: land, the country, the areas counted in."""
     from isrwatch.airspace.catalog import land_region
-    from isrwatch.count.pipeline import region_for
+    from isrwatch.pipeline import region_for
 
     out = [land_region()]
     seen = {"land"}
@@ -118,7 +118,7 @@ def build_report(
     from isrwatch import store
     from isrwatch.claims import load_claims, resolve, verify
     from isrwatch.count import ISR_ANY, Area, count, count_table, utc
-    from isrwatch.count.pipeline import load_tables, named_aois_near
+    from isrwatch.pipeline import load_tables, named_aois_near
 
     try:
         s, u = utc(since), utc(until, end=True)

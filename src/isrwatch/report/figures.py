@@ -205,12 +205,13 @@ def map_png(
                 if role in set(ft["role"].to_list()):
                     handles.append(Line2D([], [], color=colour, lw=3, label=view.ROLE_LABELS[role]))
         handles.append(Line2D([], [], color="#333", lw=1.2, ls=(0, (4, 4)), label=f"gap > {gap_s / 60:.0f} min (not observed)"))
-        if entered.height:
+        n_gap_entries = int((entered["basis"] == "gap_only").sum()) if entered.height else 0
+        if entered.height > n_gap_entries:
             handles.append(Line2D([], [], color=(0.9, 0.16, 0.12, 0.45), lw=8, label="inside (observed positions)"))
-            if (entered["basis"] == "gap_only").any():
-                handles.append(Line2D([], [], color=(0.94, 0.59, 0.0, 0.6), lw=8, ls=(0, (2, 3)), label="inside only across a gap"))
-        if any(r["entered"] for r in ev):
-            handles.append(Line2D([], [], marker="o", color="none", mfc="#b3261e", mec="white", ms=8, label="deepest point"))
+            handles.append(Line2D([], [], marker="o", color="none", mfc="#b3261e", mec="white", ms=8, label="deepest point inside"))
+        if n_gap_entries:
+            handles.append(Line2D([], [], color=(0.94, 0.59, 0.0, 0.6), lw=8, ls=(0, (2, 3)), label="inside only across a gap"))
+            handles.append(Line2D([], [], marker="o", color="none", mfc="#e08a00", mec="white", ms=8, label="deepest point (across a gap)"))
         if any(not r["entered"] for r in ev):
             handles.append(Line2D([], [], marker="o", color="none", mfc="#0b5cad", mec="white", ms=8, label="closest approach"))
         for r, st in drawn:

@@ -28,6 +28,7 @@ from isrwatch import paths, schema
 from isrwatch.report import geo, model, view
 
 SIMULATED_LABEL = "SIMULATED RECONSTRUCTION"
+NEAR_ROWS = 25  # closest approaches listed per region (nearest first)
 GAP_S = 600.0  # a stretch without positions longer than this is drawn as a dashed line
 
 
@@ -419,10 +420,16 @@ def build_context(
         )
     entries_rows = [r for r in ev_rows if r["entered"]]
     # nearest approaches of flights that never entered, nearest first, per region
-    near_rows = sorted(
+    near_all = sorted(
         (r for r in ev_rows if not r["entered"] and r["closest"]),
         key=lambda r: (r["region"], float(r["closest"].split()[0])),
     )
+    near_rows, near_more = [], {}
+    for r in near_all:  # the nearest NEAR_ROWS per region; the rest are in the flights table
+        if sum(1 for x in near_rows if x["region"] == r["region"]) < NEAR_ROWS:
+            near_rows.append(r)
+        else:
+            near_more[r["region_name"]] = near_more.get(r["region_name"], 0) + 1
 
     vds = model.normalise_verdicts(verdicts)
     counts = model.normalise_counts(count_table)
@@ -498,6 +505,7 @@ def build_context(
         "flights": rows,
         "entries": entries_rows,
         "near": near_rows,
+        "near_more": near_more,
         "verdicts": vds,
         "counts": counts,
         "matrix": _claims_matrix(vds),
