@@ -1,0 +1,177 @@
+"""`isrwatch flights`: the sorties in the store, take-off to landing, and why they split where
+they did."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import typer
+
+from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, print_json
+
+_HEX = re.compile(r"^~?[0-9a-f]{6}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# observations this far either side of the window are read too, so that a sortie crossing
+# the window's edges is segmented whole (no crewed ISR sortie lasts a day)
+MARGIN = timedelta(hours=24)
+IDENTITY = ["registration", "type_code", "isr_role", "isr_variant", "military", "country"]
+
+FLIGHTS_HELP = """List sorties (take-off to landing) from the store, one line each.
+
+A sortie is listed when it overlaps [--since, --until). Observations 24 h either side of
+the window are read too, so sorties crossing its edges are whole. Rows on the ground belong
+to no sortie. start_reason / end_reason say why each sortie starts and ends where it does:
+takeoff_observed, landing_observed, coverage_start, coverage_end, leg_mark (the feed's own
+leg mark), gap_endurance, gap_impossible_speed, gap_reappears_climbing, gap_callsign_change.
+
+--isr-only keeps aircraft that identify gives an ISR role (needs the aircraft databases from
+`isrwatch db update` for most aircraft; without them only feed facts and the type catalogue
+are used) and adds registration, type_code, isr_role, isr_variant, military, country.
+
+--json prints {"db", "filters": {icao24, since, until, isr_only}, "n_flights", "flights":
+[...]} with every column of the flights table (and the identity columns with --isr-only);
+times are ISO 8601 UTC.
+"""
+
+
+def _safe(value: object) -> str:
+    """Feed text for the terminal: no control characters (escape sequences)."""
+    return "-" if value is None else _CONTROL.sub("?", str(value))
+
+
+def _window(since: str | None, until: str | None):
+    from isrwatch.store import to_utc
+
+    try:
+        lo = to_utc(since) if since else None
+        hi = to_utc(until) if until else None
+    except (ValueError, TypeError) as exc:
+        fail(f"bad --since/--until: {exc}")
+    if lo is not None and hi is not None and hi <= lo:
+        fail("--until must be after --since")
+    return lo, hi
+
+
+def load_flights(
+    db: Path,
+    *,
+    icao24: list[str] | None = None,
+    since=None,
+    until=None,
+    isr_only: bool = False,
+    aircraft_db: Path | None = None,
+    plane_alert: Path | None = None,
+) -> pl.DataFrame:
+    """The sorties overlapping [since, until), from the store at db (FLIGHTS columns, plus
+    the identity columns when isr_only)."""
+    from isrwatch import segment, store
+
+    con = store.open_store(db, read_only=True)
+    try:
+        obs = store.load_observations(
+            con,
+            icao24=icao24,
+            since=since - MARGIN if since is not None else None,
+            until=until + MARGIN if until is not None else None,
+        )
+        feed = store.load_feed_aircraft(con) if isr_only else None
+    finally:
+        con.close()
+    fl = segment.flights(segment.assign_sorties(obs))
+    if since is not None:
+        fl = fl.filter(pl.col("end") >= since)
+    if until is not None:
+        fl = fl.filter(pl.col("start") < until)
+    if isr_only:
+        from isrwatch import identify
+
+        adb = identify.load_aircraft_db(aircraft_db)
+        pa = identify.load_plane_alert(plane_alert)
+        who = identify.identify(
+            fl.select("icao24").unique(),
+            feed,
+            aircraft_db=adb.table if adb is not None else None,
+            plane_alert=pa.table if pa is not None else None,
+        )
+        who = who.filter(pl.col("isr_role").is_not_null() & (pl.col("isr_role") != "none"))
+        fl = fl.join(who.select("icao24", *IDENTITY), on="icao24", how="inner").with_columns(
+            pl.col("isr_role").cast(pl.String)
+        )
+    return fl.sort(["start", "icao24"])
+
+
+def _print_table(fl: pl.DataFrame, isr_only: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=True, header_style="bold")
+    cols = ["flight_id", "callsign", "start", "end", "min", "from", "to", "start_reason", "end_reason", "max gap"]
+    if isr_only:
+        cols[2:2] = ["type", "isr_role"]
+    for c in cols:
+        table.add_column(c)
+    for f in fl.iter_rows(named=True):
+        cells = [
+            f["flight_id"],
+            ",".join(f["callsigns"]) if f["callsigns"] else None,
+            f["start"].strftime("%Y-%m-%d %H:%M:%SZ"),
+            f["end"].strftime("%Y-%m-%d %H:%M:%SZ"),
+            f"{f['duration_min']:.0f}",
+            f["takeoff_airfield"],
+            f["landing_airfield"],
+            f["start_reason"],
+            f["end_reason"],
+            f"{f['max_gap_s'] / 60:.0f} min",
+        ]
+        if isr_only:
+            cells[2:2] = [f["type_code"], f["isr_role"]]
+        # Text, not markup: callsigns come from feeds and may hold anything
+        table.add_row(*(Text(_safe(c)) for c in cells))
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped: wide enough that ids and times are not cut
+        console = Console(highlight=False, width=220)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("flights", help=FLIGHTS_HELP)
+    def flights_command(
+        icao24: list[str] = typer.Option(None, "--icao24", help="Only this aircraft (6-hex address); repeatable."),
+        since: str = typer.Option(None, "--since", help="Sorties overlapping the window from this UTC time (ISO 8601 or a date)."),
+        until: str = typer.Option(None, "--until", help="... to this UTC time, excluded."),
+        isr_only: bool = typer.Option(False, "--isr-only", help="Only aircraft identified with an ISR role."),
+        aircraft_db: Path = typer.Option(None, "--aircraft-db", help="tar1090-db file for --isr-only (default: $ISRWATCH_AIRCRAFT_DB, then the cache)."),
+        plane_alert: Path = typer.Option(None, "--plane-alert-db", help="plane-alert-db CSV for --isr-only (default: $ISRWATCH_PLANE_ALERT_DB, then the cache)."),
+        db: Path = DbOption,
+        json_out: bool = JsonOption,
+    ) -> None:
+        path = db_path(db)
+        if not path.exists():
+            fail(f"no store at {path}; run `isrwatch ingest FILE` first")
+        wanted = None
+        if icao24:
+            wanted = [a.strip().lower() for a in icao24]
+            bad = [a for a in wanted if not _HEX.match(a)]
+            if bad:
+                fail(f"--icao24 must be a 6-hex address, got {bad[0]!r}")
+        lo, hi = _window(since, until)
+        fl = load_flights(path, icao24=wanted, since=lo, until=hi, isr_only=isr_only, aircraft_db=aircraft_db, plane_alert=plane_alert)
+        if json_out:
+            print_json(
+                {
+                    "db": str(path),
+                    "filters": {"icao24": wanted, "since": lo, "until": hi, "isr_only": isr_only},
+                    "n_flights": fl.height,
+                    "flights": fl.to_dicts(),
+                }
+            )
+            return
+        if fl.height == 0:
+            typer.echo("no sorties")
+            return
+        _print_table(fl, isr_only)
+        typer.echo(f"{fl.height} sorties of {fl['icao24'].n_unique()} aircraft")
