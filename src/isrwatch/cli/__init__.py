@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "isrwatch.cli.verify",
     "isrwatch.cli.airspace",
     "isrwatch.cli.report",
+    "isrwatch.cli.flights",
 ]
 
 
