@@ -71,7 +71,7 @@ def _open(db: Path | None):
 
 def _load(con, *, since, until, areas, entry_countries=(), aircraft_db=None, plane_alert=None):
     from isrwatch.airspace.regions import UnknownRegion
-    from isrwatch.count.pipeline import load_tables
+    from isrwatch.pipeline import load_tables
 
     try:
         return load_tables(
@@ -231,7 +231,7 @@ def register(app: typer.Typer) -> None:
         if not any(r.definition for r in resolved):
             # nothing to count: every claim failed to parse or resolve; say so without reading the store
             from isrwatch import schema
-            from isrwatch.count.pipeline import Tables
+            from isrwatch.pipeline import Tables
 
             empty = schema.empty(schema.FLIGHTS)
             verdicts = verify(resolved, empty, None, None, None, None)
@@ -240,7 +240,7 @@ def register(app: typer.Typer) -> None:
             return
         con = _open(db)
         try:
-            from isrwatch.count.pipeline import named_aois_near
+            from isrwatch.pipeline import named_aois_near
 
             aois = sorted({a for c in countries for a in named_aois_near(c)})
             areas = areas_needed(resolved, aois=aois)
@@ -286,7 +286,7 @@ def write_report_hook(path: Path, verdicts, tables, *, title: str) -> Path:
     except ImportError as exc:  # pragma: no cover - the report ships with the package
         fail(f"the report module is not available: {exc}")
     from isrwatch.count import count, results_table
-    from isrwatch.count.pipeline import region_for
+    from isrwatch.pipeline import region_for
 
     counted = sorted({fid for v in verdicts for fid in v.flights["flight_id"].to_list()})
     flights = tables.flights.filter(tables.flights["flight_id"].is_in(counted))

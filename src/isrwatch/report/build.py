@@ -5,7 +5,7 @@
     out.paths["html"], out.paths["map_png"], out.paths["geojson"], ...
 
 Choices written down here:
-- The tables come from count.pipeline.load_tables (store -> segment -> identify -> airspace ->
+- The tables come from isrwatch.pipeline.load_tables (store -> segment -> identify -> airspace ->
   area presence), the same composition `isrwatch count` and `isrwatch verify` use, so the report
   shows the numbers those commands print.
 - The flights drawn and exported are the sorties counted under the report's own definition:

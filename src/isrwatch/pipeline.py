@@ -1,6 +1,7 @@
-"""The stages composed for `isrwatch count` and `isrwatch verify`: store -> segment -> identify ->
-airspace -> area presence. The one module of the count stage that imports the other stages; the
-functions in core/definition/presence stay pure over tables.
+"""The stages composed: store -> segment -> identify -> airspace -> area presence.
+
+Not a stage: the one place (beside the CLI, report and demo, which call it) that chains the stages,
+so each stage module stays a set of pure functions over tables that never imports another stage.
 
 Choices written down here:
 - Observations are read with a margin of MARGIN either side of the window so a sortie that began
