@@ -10,6 +10,22 @@ counted flights (GeoJSON, KML, CSV, Parquet).
 
 from __future__ import annotations
 
+from isrwatch.report.build import BuiltReport, ReportBuildError, build_report
+from isrwatch.report.exports import FORMATS, export_flights
+from isrwatch.report.figures import map_png, timeline_png, write_figures
 from isrwatch.report.html import SIMULATED_LABEL, write_report
+from isrwatch.report.model import ReportInputError
 
-__all__ = ["SIMULATED_LABEL", "write_report"]
+__all__ = [
+    "FORMATS",
+    "SIMULATED_LABEL",
+    "BuiltReport",
+    "ReportBuildError",
+    "ReportInputError",
+    "build_report",
+    "export_flights",
+    "map_png",
+    "timeline_png",
+    "write_figures",
+    "write_report",
+]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Iterable
 
 import matplotlib
 
@@ -324,4 +323,4 @@ def write_figures(
     }
 
 
-__all__: Iterable[str] = ["map_png", "timeline_png", "write_figures", "MAP_SIZE", "TIMELINE_SIZE"]
+__all__ = ["map_png", "timeline_png", "write_figures", "MAP_SIZE", "TIMELINE_SIZE"]

@@ -24,7 +24,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
-from isrwatch import paths, schema
+from isrwatch import paths
 from isrwatch.report import geo, model, view
 
 SIMULATED_LABEL = "SIMULATED RECONSTRUCTION"
