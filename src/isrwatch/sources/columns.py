@@ -60,11 +60,15 @@ _UNIT_KIND = {"alt_baro": "alt", "alt_geom": "alt", "gs": "speed", "ias": "speed
 
 def pos_source_from_type(e: pl.Expr) -> pl.Expr:
     """readsb type strings (adsb_icao, mlat, tisb_*, ...) to pos_source; anything else unknown."""
+    e = e.cast(pl.String)
+    # types come in long runs of one value: map each run once
+    ids = e.rle_id()
+    starts = ids != ids.shift(1, fill_value=-1)
     return (
-        e.cast(pl.String)
+        e.filter(starts)
         .str.to_lowercase()
-        .replace_strict(READSB_TYPES, default="unknown", return_dtype=pl.String)
-        .cast(schema.PosSource)
+        .replace_strict(READSB_TYPES, default="unknown", return_dtype=schema.PosSource)
+        .gather(ids)
     )
 
 

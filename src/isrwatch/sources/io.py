@@ -13,10 +13,11 @@ import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from isrwatch.sources._base import ReaderError
 
+T = TypeVar("T")
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 CHUNK = 8 << 20  # decompressed bytes per chunk: big enough for native parsers, small enough to bound memory
@@ -207,26 +208,32 @@ def gunzip_bytes(data: bytes) -> tuple[bytes, ReaderError | None]:
     return b"".join(out), None
 
 
-def prefetch(it: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
-    """Run `it` in a helper thread so decompression overlaps parsing (zlib and Polars drop the GIL)."""
+def prefetch(it: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run `it` in a helper thread so its work overlaps the consumer's (zlib drops the GIL).
+
+    Items, the end and any exception arrive in order; when the consumer stops early the
+    helper is told to stop and is waited for, so files it reads can be closed safely after.
+    """
     q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
     stop = threading.Event()
+
+    def put(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def work() -> None:
         try:
             for item in it:
-                while not stop.is_set():
-                    try:
-                        q.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(("item", item)):
                     return
-            q.put(("end", done))
+            put(("end", None))
         except BaseException as exc:  # handed to the consumer, raised there
-            q.put(("error", exc))
+            put(("error", exc))
 
     t = threading.Thread(target=work, name="isrwatch-prefetch", daemon=True)
     t.start()
@@ -241,3 +248,4 @@ def prefetch(it: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
                 raise item
     finally:
         stop.set()
+        t.join(timeout=10)

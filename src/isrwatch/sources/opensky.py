@@ -91,7 +91,10 @@ def read_table(path: Path, fmt: str, batch_rows: int, mapping: dict | None) -> I
     mapping = dict(mapping or {})
     user_units = dict(mapping.pop("units", None) or {})
     if fmt == "opensky_parquet":
-        batches = tabular.parquet_batches(path, batch_rows)
+        names = tabular.parquet_columns(path)
+        wanted = {n.rsplit(".", 1)[-1].lower() for n in (*OPENSKY_COLUMNS.values(), *mapping.values(), "time") if isinstance(n, str)}
+        keep = [n for n in names if n.rsplit(".", 1)[-1].lower() in wanted]
+        batches = tabular.parquet_batches(path, batch_rows, columns=keep)
     else:
         batches = tabular.csv_batches(path, batch_rows)
     for df in batches:

@@ -19,9 +19,13 @@ files, and Polars builds and converts each batch's columns at once.
 
 from __future__ import annotations
 
+import gc
+import operator
 import re
 import tarfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import repeat
 from pathlib import Path
 
 import orjson
@@ -53,17 +57,23 @@ def _text(v: object) -> str | None:
 
 
 class TraceColumns:
-    """Trace points gathered column-wise across trace files until a batch is full."""
+    """Trace points gathered column-wise across trace files until a batch is full.
+
+    Per point only the transposed trace columns are kept; per trace its address, base time and
+    length; the sparse aircraft objects by their point index. take() builds the batch frame.
+    """
 
     def __init__(self) -> None:
-        self.cols: list[list] = [[] for _ in range(NCOLS)]
-        self.base: list[float | None] = []  # trace "timestamp", per point
-        self.icao: list[str | None] = []
-        self.first: list[bool] = []  # first point of its trace (callsign carry stops here)
-        self.callsign: list[str | None] = []
-        self.squawk: list[str | None] = []
-        self.actype: list[str | None] = []
+        self.cols: list[list[pl.Series]] = [[] for _ in range(NCOLS)]  # converted, per trace
+        self.lengths: list[int] = []  # points per trace
+        self.bases: list[float | None] = []  # trace "timestamp"
+        self.icaos: list[str | None] = []
+        self.obj_at: list[int] = []  # point index (in the batch) of each aircraft object
+        self.flights: list[str | None] = []  # and what it said
+        self.squawks: list[str | None] = []
+        self.types: list[str | None] = []
         self.aircraft: list[dict] = []
+        self.ground: list[pl.Series] = []
         self.n = 0
 
     def add(self, doc: object, name: str) -> int:
@@ -78,52 +88,40 @@ class TraceColumns:
             m = TRACE_NAME.search(name)
             icao = m.group(1) if m else None
         icao = icao.strip().lower() if icao else None
-        base = _number(doc.get("timestamp"))
+        self._aircraft(doc, icao)
         n = len(rows)
         if n == 0:
-            self._aircraft(doc, icao)
             return 0
         rows = self._shape(rows)
         cols = list(zip(*rows))
-        for i in range(NCOLS):
-            self.cols[i].extend(cols[i])
-        self.base.extend([base] * n)
-        self.icao.extend([icao] * n)
-        first = [False] * n
-        first[0] = True
-        self.first.extend(first)
-        # The aircraft object is sparse: look only where it is present.
+        # Convert while this trace's values are still in the CPU cache: one pass per column
+        # now is far cheaper than walking a whole batch of scattered Python objects later.
+        for i, dtype in _COLUMN_TYPES:
+            self.cols[i].append(pl.Series(cols[i], dtype=dtype, strict=False))
+        alt = cols[3]
+        self.cols[3].append(pl.Series(alt, dtype=pl.Float64, strict=False))
+        self.ground.append(pl.Series(list(map(operator.eq, alt, repeat("ground"))), dtype=pl.Boolean))
         objs = cols[8]
-        callsign: list[str | None] = [None] * n
-        squawk: list[str | None] = [None] * n
-        actype: list[str | None] = [None] * n
-        for i in [i for i, a in enumerate(objs) if a is not None]:
-            a = objs[i]
-            if not isinstance(a, dict):
-                continue
-            f = a.get("flight")
-            if isinstance(f, str):
-                callsign[i] = f.strip() or None
-            sq = a.get("squawk")
-            if sq is not None:
-                squawk[i] = _text(sq)
-            ty = a.get("type")
-            if isinstance(ty, str):
-                actype[i] = ty
-        self.callsign.extend(callsign)
-        self.squawk.extend(squawk)
-        self.actype.extend(actype)
-        self._aircraft(doc, icao)
+        at = [i for i, a in enumerate(objs) if a is not None]
+        if at:
+            offset = self.n
+            self.obj_at.extend([offset + i for i in at])
+            present = [objs[i] if type(objs[i]) is dict else {} for i in at]
+            # flight must be text: other types are junk, not callsigns
+            self.flights.extend([f if type(f) is str else None for f in [a.get("flight") for a in present]])
+            self.squawks.extend([_text(a.get("squawk")) for a in present])
+            self.types.extend([t if type(t) is str else None for t in [a.get("type") for a in present]])
+        self.lengths.append(n)
+        self.bases.append(_number(doc.get("timestamp")))
+        self.icaos.append(icao)
         self.n += n
         return n
 
     @staticmethod
     def _shape(rows: list) -> list:
         """Every point as a list of exactly NCOLS values (short rows padded, junk rows nulled)."""
-        if all(type(r) is list for r in rows):
-            lens = set(map(len, rows))
-            if lens == {NCOLS}:
-                return rows
+        if set(map(type, rows)) == {list} and set(map(len, rows)) == {NCOLS}:
+            return rows
         out = []
         for r in rows:
             if type(r) is not list:
@@ -145,43 +143,70 @@ class TraceColumns:
         if any(v is not None for v in facts.values()):
             self.aircraft.append({"icao24": icao, **facts})
 
+    def _sparse(self) -> pl.DataFrame:
+        """flight, squawk and type of the aircraft objects, by point index."""
+        return pl.DataFrame(
+            {
+                "at": pl.Series(self.obj_at, dtype=pl.Int64),
+                "flight": pl.Series(self.flights, dtype=pl.String),
+                "squawk": pl.Series(self.squawks, dtype=pl.String),
+                "type": pl.Series(self.types, dtype=pl.String),
+            }
+        )
+
     def take(self) -> Piece:
         """The gathered points as one observation frame (and reset)."""
         if self.n == 0 and not self.aircraft:
+            self.__init__()
             return Piece()
-        c = self.cols
+        n = self.n
+        cols = {i: _concat(self.cols[i], dtype) for i, dtype in ((3, pl.Float64), *_COLUMN_TYPES)}
 
         def num(i: int, dtype: pl.DataType = pl.Float64) -> pl.Series:
-            return pl.Series(c[i], dtype=dtype, strict=False)
+            return cols[i]
 
-        alt_raw = c[3]
-        ground = pl.Series([a == "ground" for a in alt_raw], dtype=pl.Boolean)
-        flags = num(6, pl.Int64).fill_null(0)
+        ground = _concat(self.ground, pl.Boolean)
+        lengths = pl.Series(self.lengths, dtype=pl.Int64)
+        trace_id = pl.int_range(0, len(self.lengths), dtype=pl.Int64, eager=True).repeat_by(lengths).explode()
+        starts = (lengths.cum_sum() - lengths).gather(trace_id)
+        first = pl.int_range(0, n, dtype=pl.Int64, eager=True) == starts
+        sparse = self._sparse()
+
+        def scatter(values: pl.Series) -> pl.Series:
+            out = pl.repeat(None, n, dtype=pl.String, eager=True).alias(values.name)
+            return out.scatter(sparse["at"], values) if sparse.height else out
+
+        flight = scatter(sparse["flight"].str.strip_chars())
+        flight = pl.when(flight.str.len_bytes() == 0).then(None).otherwise(flight) if sparse.height else flight
         df = pl.DataFrame(
             {
                 "_offset": num(0),
-                "_base": pl.Series(self.base, dtype=pl.Float64),
-                "icao24": pl.Series(self.icao, dtype=pl.String),
+                "_base": pl.Series(self.bases, dtype=pl.Float64).gather(trace_id),
+                "icao24": pl.Series(self.icaos, dtype=pl.String).gather(trace_id),
                 "lat": num(1),
                 "lon": num(2),
                 "_alt": num(3),
                 "_ground": ground,
                 "gs": num(4),
                 "track": num(5),
-                "_flags": flags,
+                "_flags": num(6, pl.Int64).fill_null(0),
                 "_vrate": num(7),
-                "_type": pl.Series(c[9], dtype=pl.String, strict=False),
-                "_actype": pl.Series(self.actype, dtype=pl.String),
+                "_type": cols[9],
+                "_actype": scatter(sparse["type"]),
                 "_alt_geom": num(10),
                 "_geom_rate": num(11),
                 "ias": num(12),
                 "roll": num(13),
-                "_first": pl.Series(self.first, dtype=pl.Boolean),
-                "callsign": pl.Series(self.callsign, dtype=pl.String),
-                "squawk": pl.Series(self.squawk, dtype=pl.String),
+                "_first": first,
+                "callsign": pl.select(flight).to_series() if isinstance(flight, pl.Expr) else flight,
+                "squawk": scatter(sparse["squawk"]),
             }
         )
-        aircraft = pl.DataFrame(self.aircraft, schema={k: v for k, v in schema.FEED_AIRCRAFT.items() if k != "source"}) if self.aircraft else None
+        aircraft = (
+            pl.DataFrame(self.aircraft, schema={k: v for k, v in schema.FEED_AIRCRAFT.items() if k != "source"})
+            if self.aircraft
+            else None
+        )
         self.__init__()
         alt_is_geom = (pl.col("_flags") & 8) != 0
         secs = pl.col("_base") + pl.col("_offset")
@@ -210,6 +235,28 @@ class TraceColumns:
         return Piece(obs=obs, aircraft=aircraft)
 
 
+_COLUMN_TYPES: tuple[tuple[int, pl.DataType], ...] = (
+    (0, pl.Float64),
+    (1, pl.Float64),
+    (2, pl.Float64),
+    (4, pl.Float64),
+    (5, pl.Float64),
+    (6, pl.Int64),
+    (7, pl.Float64),
+    (9, pl.String),
+    (10, pl.Float64),
+    (11, pl.Float64),
+    (12, pl.Float64),
+    (13, pl.Float64),
+)
+
+
+def _concat(parts: list[pl.Series], dtype: pl.DataType) -> pl.Series:
+    if not parts:
+        return pl.Series([], dtype=dtype)
+    return pl.concat(parts, rechunk=True) if len(parts) > 1 else parts[0]
+
+
 _STOP = "\x00"  # marks the first point of a trace so carried values never leak across traces
 
 
@@ -234,6 +281,22 @@ def _salvage(data: bytes) -> object | None:
     return None
 
 
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a trace is parsed and transposed.
+
+    A trace makes thousands of small lists at once; the collector would otherwise run many
+    times per file and walk everything alive, which costs more than the parsing itself.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def parse_trace_bytes(data: bytes, name: str) -> tuple[object | None, ReaderError | None]:
     """Parse one trace document; on damage, also the salvaged prefix (or None)."""
     try:
@@ -246,17 +309,20 @@ def parse_trace_bytes(data: bytes, name: str) -> tuple[object | None, ReaderErro
 def read_trace(path: Path, batch_rows: int) -> Iterator[Piece]:
     """One trace file (plain or gzip). Damage: points before it are kept, then ReaderError."""
     data, gz_error = io.read_all(path)
-    doc, json_error = parse_trace_bytes(data, path.name)
-    if gz_error is not None and json_error is not None:
-        # the JSON is only broken because the gzip stream was cut: report the cause
-        json_error = gz_error
-    error = json_error or gz_error
-    if doc is not None:
-        acc = TraceColumns()
-        try:
-            acc.add(doc, path.name)
-        except ReaderError as exc:
-            error = error or exc
+    acc = TraceColumns()
+    with no_gc():
+        doc, json_error = parse_trace_bytes(data, path.name)
+        if gz_error is not None and json_error is not None:
+            # the JSON is only broken because the gzip stream was cut: report the cause
+            json_error = gz_error
+        error = json_error or gz_error
+        if doc is not None:
+            try:
+                acc.add(doc, path.name)
+            except ReaderError as exc:
+                error = error or exc
+        del doc
+    if acc.n or acc.aircraft:
         yield acc.take()
     if error is not None:
         raise error
@@ -285,14 +351,18 @@ def read_tar(path: Path, batch_rows: int) -> Iterator[Piece]:
 
     fh = io.open_raw(path)
     try:
-        for name, data, gz_error in _trace_members(fh, path):
-            doc, json_error = parse_trace_bytes(data, name)
+        # members are read and gunzipped in a helper thread while this one parses (zlib drops
+        # the GIL, so the two overlap on a second core)
+        for name, data, gz_error in io.prefetch(_trace_members(fh, path), depth=16):
             n = 0
-            if doc is not None:
-                try:
-                    n = acc.add(doc, name)
-                except ReaderError as exc:
-                    json_error = json_error or exc
+            with no_gc():
+                doc, json_error = parse_trace_bytes(data, name)
+                if doc is not None:
+                    try:
+                        n = acc.add(doc, name)
+                    except ReaderError as exc:
+                        json_error = json_error or exc
+                del doc
             err = gz_error if gz_error is not None else json_error
             if err is not None:
                 rejects.append(

@@ -115,14 +115,14 @@ def _convert(df: pl.DataFrame, colmap: dict[str, str], units: dict[str, str]) ->
 
 
 def parquet_batches(path: Path, batch_rows: int, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+    """Parquet in bounded batches, read by Polars' native reader (only the columns needed)."""
     try:
-        pf = pq.ParquetFile(io.split_parts(path)[0])
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        raise ReaderError("bad_parquet", f"{path.name}: {exc}") from None
-    try:
-        for rb in pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True):
-            yield pl.from_arrow(rb)  # type: ignore[misc]
-    except (OSError, pa.ArrowException) as exc:
+        lf = pl.scan_parquet(io.split_parts(path)[0])
+        if columns is not None:
+            lf = lf.select(columns)
+        for df in lf.collect_batches(chunk_size=batch_rows):
+            yield df
+    except (pl.exceptions.PolarsError, OSError) as exc:
         raise ReaderError("bad_parquet", f"{path.name}: {exc}") from None
 
 
