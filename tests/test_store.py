@@ -249,6 +249,22 @@ def test_exception_inside_the_transaction_leaves_the_store_as_before(con):
     assert ingest_batches(con, [batch(obs("def456", 10))], path="after").rows_stored == 10
 
 
+def test_reader_is_closed_when_the_store_side_fails(con):
+    closed = []
+
+    def reader():
+        try:
+            for i in range(50):
+                yield batch(obs(f"{i:06x}", 2)) if i != 3 else object()  # not a batch: a bug
+        finally:
+            closed.append(True)
+
+    with pytest.raises(AttributeError):
+        ingest_batches(con, reader(), path="f")
+    assert closed == [True]
+    assert n_obs(con) == 0 and load_ingest_log(con).height == 0
+
+
 def test_reader_error_keeps_rows_before_the_damage(con):
     def damaged():
         yield batch(obs("abc123", 10))

@@ -118,6 +118,8 @@ MIGRATIONS: dict[int, list[str]] = {}
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
     # Times are UTC everywhere; day boundaries (coverage, export partitions) are UTC days.
     con.execute("SET TimeZone = 'UTC'").fetchall()
+    # DuckDB's own progress bar would write into the CLI's output (and its --json).
+    con.execute("SET enable_progress_bar = false").fetchall()
     # preserve_insertion_order stays at its default (true) on the connection: with false,
     # DuckDB 2.0 returned ORDER BY results out of order through execute().to_arrow_table().
     # ingest switches it off only around its own INSERTs.

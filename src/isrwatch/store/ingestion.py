@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import threading
 import time as _time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -362,6 +363,60 @@ class _Writer:
             self.con.unregister("_isrwatch_rejects")
 
 
+def _prefetch(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """The batches, read one or two ahead in a thread while the store writes the previous one.
+
+    Parsing (Polars, orjson) and DuckDB's inserts both release the GIL, so on two cores the
+    reader and the writer overlap. Exceptions from the reader are re-raised here, in order,
+    after the batches read before them; when the consumer stops early the reader is closed.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        it = iter(batches)
+        try:
+            for b in it:
+                if not put(("batch", b)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # handed to the consumer, which decides
+            put(("error", exc))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="isrwatch-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "batch":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        while True:  # unblock a reader waiting on a full queue
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                break
+        worker.join()
+
+
 def _drop_repeats(df: pl.DataFrame) -> pl.DataFrame:
     """Keep the first row of each key (icao24, time, lat, lon) within the chunk.
 
@@ -459,7 +514,7 @@ def _ingest_in_transaction(
         result.ingest_id = _next_id(con)
         writer = _Writer(con, result.ingest_id, result.feed or Path(result.path).name)
         try:
-            for batch in batches:
+            for batch in _prefetch(batches):
                 writer.add(batch)
                 if progress is not None:
                     progress(writer.rows_read)
