@@ -25,7 +25,7 @@ import numpy as np
 
 from isrwatch.simulate.flightpath import TrueTrack, build_track, utc
 from isrwatch.simulate.observe import SRC_MLAT, Observed, observe
-from isrwatch.simulate.readsb import FLAG_LEG, aircraft_rows, write_traces
+from isrwatch.simulate.readsb import aircraft_rows, write_traces
 from isrwatch.simulate.scenario import (
     ISR_ROLES,
     Scenario,
