@@ -181,6 +181,7 @@ def test_export_then_import_round_trip(feeds, tmp_path):
     assert again["rows_stored"] == 0 and again["rows_duplicate"] == 800
 
 
+@pytest.mark.shared
 def test_human_output_has_counts_and_reasons(tmp_path, shared):
     db = str(tmp_path / "s.duckdb")
     log = shared / "adsb" / "adsbx-v2"

@@ -358,6 +358,12 @@ def test_coverage_by_day_lists_empty_days_and_the_longest_silence(con):
     assert rows[1]["first"] is None and rows[1]["max_gap_s"] is None
     assert rows[2]["max_gap_s"] == pytest.approx(30)
     assert coverage_by_day(open_store(":memory:")).height == 0
+    # a window lists each of its days, observed or not; until is exclusive
+    window = coverage_by_day(con, since="2024-02-29", until="2024-03-03")
+    assert [(r["day"].isoformat(), r["n_obs"]) for r in window.rows(named=True)] == [
+        ("2024-02-29", 0), ("2024-03-01", 5), ("2024-03-02", 0)]
+    assert coverage_by_day(open_store(":memory:"), since="2024-01-01", until="2024-01-03")["n_obs"].to_list() == [0, 0]
+    assert coverage_by_day(con, since="2024-03-02", until="2024-03-02").height == 0
 
 
 def test_summary_keys_and_counts(con):
@@ -515,6 +521,7 @@ def test_ingest_unreadable_and_unknown_files_are_errors(con, tmp_path):
     assert load_ingest_log(con)["status"].to_list() == ["error", "error"]
 
 
+@pytest.mark.shared
 def test_ingest_real_feeds(con, shared):
     adsb = shared / "adsb"
     files = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import duckdb
@@ -236,14 +236,20 @@ def coverage_by_day(
 ) -> pl.DataFrame:
     """Per UTC day: how much the store saw (COVERAGE).
 
-    Every day from the first to the last observed day is listed; a day without any
-    observation has n_obs 0 and null first/last/max_gap_s, so "no coverage on day X" is a row,
-    not an absence. max_gap_s is the longest silence between two consecutive observations
-    within the day, whichever aircraft they belong to (null with fewer than two).
+    Every day of the window is listed — from since's day (else the first observed day) to the
+    day before until (else the last observed day); a day without any observation has n_obs 0
+    and null first/last/max_gap_s, so "no coverage on day X" is a row, not an absence.
+    max_gap_s is the longest silence between two consecutive observations within the day,
+    whichever aircraft they belong to (null with fewer than two).
     """
     params: dict[str, Any] = {}
     where = _time_filter(since, until, params)
     cond = (" WHERE " + " AND ".join(where)) if where else ""
+    lo_day = params["since"].date() if "since" in params else None
+    hi_day = (params["until"] - timedelta(microseconds=1)).date() if "until" in params else None
+    if lo_day is not None and hi_day is not None and hi_day < lo_day:
+        return schema.empty(COVERAGE)
+    params.update(lo_day=lo_day, hi_day=hi_day)
     sql = f"""
     WITH obs AS (
         SELECT time, icao24, CAST(time AS DATE) AS day FROM observations{cond}
@@ -261,9 +267,10 @@ def coverage_by_day(
     ),
     days AS (
         SELECT CAST(d AS DATE) AS day
-        FROM (SELECT min(day) AS lo, max(day) AS hi FROM per_day) b,
+        FROM (SELECT coalesce(CAST($lo_day AS DATE), min(day)) AS lo,
+                     coalesce(CAST($hi_day AS DATE), max(day)) AS hi FROM per_day) b,
              range(CAST(b.lo AS TIMESTAMP), CAST(b.hi AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY) r(d)
-        WHERE b.lo IS NOT NULL
+        WHERE b.lo IS NOT NULL AND b.hi IS NOT NULL
     )
     SELECT days.day, coalesce(p.n_obs, 0) AS n_obs, coalesce(p.n_aircraft, 0) AS n_aircraft,
            p.first, p.last, g.max_gap_s
