@@ -490,6 +490,7 @@ def test_ingest_file_twice_short_circuits_on_sha256(con, tmp_path):
     second = ingest(con, f)
     invariant(second)
     assert second.skipped_already_ingested and second.rows_stored == 0
+    assert second.feed == first.feed == "readsb:trace_full_abc123.json"
     assert second.rows_duplicate == second.rows_read == 2000
     forced = ingest(con, f, force=True)
     invariant(forced)

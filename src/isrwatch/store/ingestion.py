@@ -546,7 +546,7 @@ def _ingest_in_transaction(
 
 def _previous(con: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
     rows = con.execute(
-        """SELECT ingest_id, rows_read, rows_stored, rows_rejected, rows_duplicate
+        """SELECT ingest_id, rows_read, rows_stored, rows_rejected, rows_duplicate, feed
         FROM ingest_log WHERE sha256 = ? AND status = 'completed' ORDER BY ingest_id DESC LIMIT 1""",
         [sha256],
     ).fetchall()
@@ -655,7 +655,8 @@ def ingest_with(
             return _log_only(con, result, size=size, started=started, status="error")
         prior = _previous(con, result.sha256)
         if prior is not None:
-            prior_id, rows_read, rows_stored, rows_rejected, rows_duplicate = prior
+            prior_id, rows_read, rows_stored, rows_rejected, rows_duplicate, prior_feed = prior
+            result.feed = result.feed or prior_feed
             reasons = con.execute(
                 "SELECT reason, sum(n_rows)::BIGINT FROM rejects WHERE ingest_id = ? GROUP BY reason",
                 [prior_id],
