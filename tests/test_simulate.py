@@ -223,16 +223,28 @@ def test_truth_entries_match_an_independent_check_of_the_true_track(mexico):
     sc = load_scenario("mexico-2025")
     tracks = true_tracks(sc)
     mex = _mex()
+    from pyproj import CRS, Transformer
+
     out, truth, traces = mexico
+    boundary = shapely.boundary(mex)
     for s in truth.sorties:
         tr = tracks[s["sortie_id"]]
         assert not shapely.contains_xy(mex, tr.lon, tr.lat).any(), s["sortie_id"]
-        # the reported closest point is on the track and at the reported distance (to 1 %)
         ca = s["closest_approach"]["MEX"]
         i = int(np.argmin(geo.haversine_km(ca["lat"], ca["lon"], tr.lat, tr.lon)))
-        assert geo.haversine_km(ca["lat"], ca["lon"], tr.lat[i], tr.lon[i]) < 0.01
-        d_deg = shapely.distance(mex, shapely.points(ca["lon"], ca["lat"]))
-        assert ca["km"] > 0 and d_deg > 0
+        assert geo.haversine_km(ca["lat"], ca["lon"], tr.lat[i], tr.lon[i]) < 0.01  # a point of the track
+        # the distance, measured again in PROJ's ellipsoidal azimuthal equidistant projection
+        crs = CRS.from_proj4(f"+proj=aeqd +lat_0={ca['lat']} +lon_0={ca['lon']} +ellps=WGS84 +units=km")
+        to = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        local = shapely.transform(boundary, lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
+        km = shapely.distance(shapely.points(0.0, 0.0), local)
+        assert km == pytest.approx(ca["km"], rel=0.01, abs=0.05), s["sortie_id"]
+        # and no other second of the track is closer (checked every 10 s, within 1 km of slack)
+        x, y = geo.to_local(ca["lat"], ca["lon"], tr.lat[::10], tr.lon[::10])
+        near = (np.hypot(x, y) < 300)
+        if near.any():
+            xl, yl = to.transform(tr.lon[::10][near], tr.lat[::10][near])
+            assert shapely.distance(shapely.points(xl, yl), local).min() >= ca["km"] - 1.0
 
 
 def test_gap_only_entry_has_no_observed_point_inside(tmp_path):

@@ -194,7 +194,7 @@ def _sortie_truth(sortie, ac, track: TrueTrack, obs: Observed, scenario: Scenari
             "n_positions": int(len(obs.t)),
             "n_mlat": int(np.count_nonzero(obs.source == SRC_MLAT)),
             "n_mlat_outliers": int(np.count_nonzero(obs.outlier)),
-            "n_without_callsign": int(sum(1 for c in obs.callsign if c is None)),
+            "n_while_no_callsign": int(sum(1 for c in obs.callsign if c is None)),  # none was being sent
             "first": utc(int(obs.t[0])) if len(obs.t) else None,
             "last": utc(int(np.ceil(obs.t[-1]))) if len(obs.t) else None,
         },
