@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "isrwatch.cli.airspace",
     "isrwatch.cli.report",
     "isrwatch.cli.flights",
+    "isrwatch.cli.demo",
 ]
 
 

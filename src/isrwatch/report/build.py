@@ -228,7 +228,9 @@ def build_report(
             {k: r[k] for k in ("name", "kind", "n", "n_upper", "area", "sentence")} for r in table.to_dicts()
         ],
         verdicts=[
-            {k: d[k] for k in ("id", "verdict", "reason", "observed")} for d in (v.to_dict() for v in verdicts)
+            {k: d.get(k) for k in ("id", "source", "words", "date", "verdict", "reason", "observed", "observed_upper",
+                                    "claim", "definitions_that_hold")}
+            for d in (v.to_dict() for v in verdicts)
         ],
         notes=all_notes,
         attribution=view.attribution_lines(model.normalise_regions(regions)),
