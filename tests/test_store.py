@@ -265,6 +265,19 @@ def test_reader_is_closed_when_the_store_side_fails(con):
     assert n_obs(con) == 0 and load_ingest_log(con).height == 0
 
 
+def test_an_oserror_while_writing_is_not_taken_for_damage(con, monkeypatch):
+    import isrwatch.store.ingestion as ingestion
+
+    def failing_flush(self):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(ingestion._Writer, "flush", failing_flush)
+    with pytest.raises(OSError):
+        ingest_batches(con, [batch(obs("abc123", 5))], path="f")
+    monkeypatch.undo()
+    assert n_obs(con) == 0 and load_ingest_log(con).height == 0
+
+
 def test_reader_error_keeps_rows_before_the_damage(con):
     def damaged():
         yield batch(obs("abc123", 10))

@@ -513,18 +513,28 @@ def _ingest_in_transaction(
     try:
         result.ingest_id = _next_id(con)
         writer = _Writer(con, result.ingest_id, result.feed or Path(result.path).name)
+        incoming = _prefetch(batches)
         try:
-            for batch in _prefetch(batches):
+            while True:
+                # Only what the reader raises can be damage in the file; an error while
+                # writing is the store's and rolls the file back.
+                try:
+                    batch = next(incoming)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    reason = _damage_reason(exc)
+                    if reason is None:
+                        raise
+                    message = _message(exc)
+                    result.error = f"{reason}: {message}"
+                    writer.reject(reason, 0, f"after {writer.rows_read} rows: {message}")
+                    break
                 writer.add(batch)
                 if progress is not None:
                     progress(writer.rows_read)
-        except Exception as exc:
-            reason = _damage_reason(exc)
-            if reason is None:
-                raise
-            message = _message(exc)
-            result.error = f"{reason}: {message}"
-            writer.reject(reason, 0, f"after {writer.rows_read} rows: {message}")
+        finally:
+            incoming.close()
         writer.flush()
         writer.write_aircraft()
         writer.write_rejects()
