@@ -328,7 +328,7 @@ def _plan(sortie: Sortie, ac: Aircraft, scenario: Scenario, wind_from: float, ar
         ship = scenario.ships[arr.ship]
         td_lat, td_lon = arrival_fix
         ala, alo = geo.destination(td_lat, td_lon, (ship.heading_deg + 180) % 360, 3.0)
-        b.go_to(float(ala), float(alo), b.cur_alt(), ac.approach_kt * 2)
+        b.go_to(float(ala), float(alo), b.cur_alt(), ac.cruise_kt)
         la, lo = geo.great_circle(float(ala), float(alo), td_lat, td_lon, STEP_KM)
         b.add(la[:-1], lo[:-1], ground=False, alt=0.0, tas=ac.approach_kt)
         b.add([td_lat], [td_lon], ground=True, alt=0.0, speed=ship.speed_kt)
