@@ -540,3 +540,15 @@ def test_a_short_excursion_of_bad_positions_does_not_split():
     obs = obs.with_columns(pl.when(bad).then(pl.col("lat") + 7.0).otherwise(pl.col("lat")).alias("lat"))
     _, fl = sortie_table(obs)
     assert fl.height == 1
+
+
+def test_largest_gap_is_measured_inside_the_sortie_only():
+    tr = Track()
+    out_and_back(tr, 600)
+    tr.arrival()
+    tr.wait(5 * 3600)  # parked, unseen, then taxis out again
+    out_and_back(tr, 600)
+    tr.arrival()
+    _, fl = sortie_table(tr.frame())
+    assert fl.height == 2
+    assert (fl["max_gap_s"] <= tr.step + 1e-6).all()

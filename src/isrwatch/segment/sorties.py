@@ -103,18 +103,15 @@ def _sorted(obs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _is_sorted(obs: pl.DataFrame) -> bool:
+    """Sorted by (icao24, time)? (Ties on both may be in any order.)"""
     if obs.height < 2:
         return True
-    out_of_order = obs.select(
-        (
-            (pl.col("icao24") < pl.col("icao24").shift(1))
-            | (
-                (pl.col("icao24") == pl.col("icao24").shift(1))
-                & (pl.col("time") < pl.col("time").shift(1))
-            )
-        ).any()
-    ).item()
-    return not out_of_order
+    icao = obs["icao24"]
+    if icao.null_count() or obs["time"].null_count() or not icao.is_sorted():
+        return False
+    run = icao.rle_id().to_numpy()
+    t = obs["time"].dt.epoch("us").to_numpy()
+    return not bool(((t[1:] < t[:-1]) & (run[1:] == run[:-1])).any())
 
 
 # ---- row-level arrays (numpy, over a table sorted by icao24, time) ----------------------
@@ -164,8 +161,11 @@ class _Rows:
     @cached_property
     def alt(self) -> np.ndarray:
         # height above an airfield is better from GNSS height: baro is uncorrected for QNH
+        baro = self._f64("alt_baro")
+        if self.df["alt_geom"].null_count() == self.n:
+            return baro
         geom = self._f64("alt_geom")
-        return np.where(np.isnan(geom), self._f64("alt_baro"), geom)
+        return np.where(np.isnan(geom), baro, geom)
 
     @cached_property
     def og(self) -> np.ndarray:
@@ -186,8 +186,9 @@ class _Rows:
     @cached_property
     def dt(self) -> np.ndarray:
         """Seconds since the previous row of the aircraft (nan on its first row)."""
-        dt = np.full(self.n, np.nan)
-        dt[1:] = np.where(self.same[1:], self.t[1:] - self.t[:-1], np.nan)
+        dt = np.empty(self.n)
+        np.subtract(self.t[1:], self.t[:-1], out=dt[1:])
+        dt[self.starts_idx] = np.nan
         return dt
 
     @cached_property
@@ -204,31 +205,39 @@ class _Rows:
         return moved
 
     @cached_property
-    def last_moved(self) -> np.ndarray:
-        """Index of the row where this row's position first appeared (itself if it moved)."""
-        return np.maximum.accumulate(np.where(self.moved, self.idx, 0))
+    def moved_idx(self) -> np.ndarray:
+        return np.flatnonzero(self.moved)
 
     @cached_property
-    def first_seen(self) -> np.ndarray:
-        """Time this row's position first appeared in the run of repeats it belongs to."""
-        return self.t[self.last_moved]
+    def starts_idx(self) -> np.ndarray:
+        """First row of each aircraft."""
+        return np.flatnonzero(~self.same)
 
-    @cached_property
-    def dt_fresh(self) -> np.ndarray:
-        """Seconds since the previous row's position first appeared, on rows that bring a new
+    def last_moved_at(self, rows: np.ndarray) -> np.ndarray:
+        """Row where the position of each given row first appeared (itself if it moved)."""
+        m = self.moved_idx
+        return m[np.searchsorted(m, rows, "right") - 1]
+
+    def group_start_at(self, rows: np.ndarray) -> np.ndarray:
+        g = self.starts_idx
+        return g[np.searchsorted(g, rows, "right") - 1]
+
+    def dt_fresh_at(self, rows: np.ndarray) -> np.ndarray:
+        """Seconds since the previous row's position first appeared, at rows that bring a new
         position; dt elsewhere (nan on an aircraft's first row). Feeds and resampled tracks
         repeat a stale position while no new one comes in; the time that position has been
         stale is part of the gap."""
-        # only where this row brings a new position; a repeat is as old as its first copy
-        return np.where(self.moved, self.t - self.prev(self.first_seen), self.dt)
+        prev = np.maximum(rows - 1, 0)
+        fresh = self.t[rows] - self.t[self.last_moved_at(prev)]
+        return np.where(self.moved[rows] & self.same[rows], fresh, self.dt[rows])
 
     @cached_property
-    def grp_start(self) -> np.ndarray:
-        return np.maximum.accumulate(np.where(self.same, 0, self.idx))
-
-    @cached_property
-    def grp_end(self) -> np.ndarray:
-        return np.minimum.accumulate(np.where(self.same_next, self.n, self.idx)[::-1])[::-1]
+    def dt_fresh(self) -> np.ndarray:
+        """dt_fresh_at every row: it differs from dt only after a run of repeats."""
+        out = self.dt.copy()
+        after_repeat = np.flatnonzero(self.moved[1:] & self.same[1:] & ~self.moved[:-1]) + 1
+        out[after_repeat] = self.dt_fresh_at(after_repeat)
+        return out
 
     @staticmethod
     def prev(a: np.ndarray, fill=np.nan) -> np.ndarray:
@@ -263,17 +272,22 @@ class _Rows:
         vr = self.vrate[rows]
         return np.where(np.isnan(vr), est, vr)
 
-    def ffill_idx(self, mask: np.ndarray) -> np.ndarray:
-        """Index of the last row at or before each row where mask holds, within the aircraft
-        (-1 when none)."""
-        last = np.maximum.accumulate(np.where(mask, self.idx, -1))
-        return np.where(last >= self.grp_start, last, -1)
+    def last_where(self, mask_idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """For each row, the last index in mask_idx (sorted) at or before it within the same
+        aircraft, -1 when none."""
+        pos = np.searchsorted(mask_idx, rows, "right") - 1
+        found = np.where(pos >= 0, mask_idx[np.maximum(pos, 0)], -1)
+        return np.where(found >= self.group_start_at(rows), found, -1)
 
-    def bfill_idx(self, mask: np.ndarray) -> np.ndarray:
-        """Index of the first row at or after each row where mask holds, within the aircraft
-        (-1 when none)."""
-        nxt = np.minimum.accumulate(np.where(mask, self.idx, self.n)[::-1])[::-1]
-        return np.where(nxt <= self.grp_end, nxt, -1)
+    def first_where(self, mask_idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """For each row, the first index in mask_idx (sorted) at or after it within the same
+        aircraft, -1 when none."""
+        pos = np.searchsorted(mask_idx, rows, "left")
+        found = np.where(pos < len(mask_idx), mask_idx[np.minimum(pos, len(mask_idx) - 1)], -1)
+        g = self.starts_idx
+        nxt = np.searchsorted(g, rows, "right")
+        group_end = np.where(nxt < len(g), g[np.minimum(nxt, len(g) - 1)] - 1, self.n - 1)
+        return np.where((found >= 0) & (found <= group_end), found, -1)
 
 
 def _nearest(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: float):
@@ -290,14 +304,19 @@ def _nearest(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: 
     return found, icao, dist, elev
 
 
+def _runs(r: _Rows, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row, last row) of every run of equal state within an aircraft."""
+    change = np.flatnonzero((state[1:] != state[:-1]) | ~r.same[1:]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.append(change - 1, r.n - 1)
+    return starts, ends
+
+
 def _short_runs(r: _Rows, state: np.ndarray, value: bool, max_span_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Runs of rows where state == value, bounded on both sides within the aircraft by the
     other state, spanning at most max_span_s from the row before the run to the row after.
     Returns (first row, last row) of each such run."""
-    change = np.ones(r.n, dtype=bool)
-    change[1:] = (state[1:] != state[:-1]) | ~r.same[1:]
-    starts = np.flatnonzero(change)
-    ends = np.append(starts[1:] - 1, r.n - 1)
+    starts, ends = _runs(r, state)
     keep = (state[starts] == value) & r.same[starts] & r.same_next[ends]
     starts, ends = starts[keep], ends[keep]
     span = r.t[ends + 1] - r.t[starts - 1]
@@ -318,14 +337,15 @@ def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.nda
     airfield, or a deck -- with flag noise and garbage rows smoothed out."""
     with np.errstate(invalid="ignore"):
         ground = r.og & ~(r.gs > rules.on_ground_max_gs_kt)
-        cand = (
-            ~r.og
-            & (
-                ((r.gs < rules.slow_gs_kt) & (r.alt <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT))
-                | ((r.gs < rules.deck_gs_kt) & (r.alt <= rules.deck_alt_ft))
-            )
-        )
-    rows = np.flatnonzero(cand)
+        # candidates for low-and-slow or deck: few rows, filtered step by step
+        cand = np.flatnonzero(r.gs < max(rules.slow_gs_kt, rules.deck_gs_kt))
+        cand = cand[~r.og[cand]]
+        a, g = r.alt[cand], r.gs[cand]
+        cand = cand[
+            ((g < rules.slow_gs_kt) & (a <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT))
+            | ((g < rules.deck_gs_kt) & (a <= rules.deck_alt_ft))
+        ]
+    rows = cand
     if len(rows):
         alt, gs = r.alt[rows], r.gs[rows]
         radius = max(rules.near_airfield_km, rules.at_sea_min_km)
@@ -337,26 +357,30 @@ def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.nda
     # rows repeating one position exactly (resampled tracks and stale feeds repeat the last
     # position while flags, speed and altitude drift or turn to garbage) are one state: on
     # the ground if any of them says so, since an aircraft in flight moves
-    run = np.cumsum(r.moved) - 1
-    any_ground = np.bincount(run, weights=ground, minlength=run[-1] + 1) > 0
-    ground = any_ground[run]
+    change = np.flatnonzero(~r.moved[1:] & (ground[1:] != ground[:-1])) + 1
+    if len(change):
+        m = r.moved_idx
+        nxt = np.searchsorted(m, change, "right")
+        starts = m[nxt - 1]
+        ends = np.where(nxt < len(m), m[np.minimum(nxt, len(m) - 1)] - 1, r.n - 1)
+        ground |= _mark(r.n, starts, ends)
     # an airborne stretch too short to be a sortie between two ground states: a bounce, a
     # slow final approach, or garbage rows among taxiing ones
     s, e = _short_runs(r, ground, False, rules.bounce_max_s)
     ground |= _mark(r.n, s, e)
     # an airborne stretch next to a ground state with fewer than min_positions distinct
     # positions shows no flight: a ground state whose flags went bad
-    change = np.ones(r.n, dtype=bool)
-    change[1:] = (ground[1:] != ground[:-1]) | ~r.same[1:]
-    run = np.cumsum(change) - 1
-    fresh = np.bincount(run, weights=r.moved & ~ground, minlength=run[-1] + 1)
-    starts = np.flatnonzero(change)
-    ends = np.append(starts[1:] - 1, r.n - 1)
+    starts, ends = _runs(r, ground)
     by_ground = (r.same[starts] & ground[np.maximum(starts - 1, 0)]) | (
         r.same_next[ends] & ground[np.minimum(ends + 1, r.n - 1)]
     )
-    thin = ~ground[starts] & by_ground & (fresh < rules.min_positions)
-    ground |= thin[run]
+    air_runs = ~ground[starts] & by_ground
+    starts, ends = starts[air_runs], ends[air_runs]
+    if len(starts):
+        m = r.moved_idx  # distinct positions in a run: moved rows between its ends
+        fresh = np.searchsorted(m, ends, "right") - np.searchsorted(m, starts, "left")
+        thin = fresh < rules.min_positions
+        ground |= _mark(r.n, starts[thin], ends[thin])
     # a short ground stretch between airborne rows that are high on both sides, or entered
     # climbing, or left descending: the ground flag is wrong (a touch-and-go has low rows
     # around it, descending into it and climbing out of it)
@@ -402,7 +426,7 @@ def _reappear_splits(r: _Rows, c: np.ndarray, index: AirfieldIndex, rules: Sorti
     p = c - 1
     vr_p = r.vr_back(p)
     vr_c = r.vr_fwd(c)
-    dt = r.dt_fresh[c]
+    dt = r.dt_fresh_at(c)
     down_p = np.nan_to_num(vr_p, nan=0.0) <= -rules.descent_fpm
     up_c = np.nan_to_num(vr_c, nan=0.0) >= rules.climb_fpm
 
@@ -441,20 +465,21 @@ def _reappear_splits(r: _Rows, c: np.ndarray, index: AirfieldIndex, rules: Sorti
     return out
 
 
-def _callsign_changes(r: _Rows, gaps: np.ndarray) -> np.ndarray:
-    """Rows after a gap (mask) whose first known callsign differs from the last known one
-    before the gap (rows without a callsign are skipped on both sides, never dropped)."""
-    out = np.zeros(r.n, dtype=bool)
-    rows = np.flatnonzero(gaps)
+def _callsign_changes(r: _Rows, rows: np.ndarray) -> np.ndarray:
+    """Of the rows after a gap, those whose first known callsign differs from the last known
+    one before the gap (rows without a callsign are skipped on both sides, never dropped)."""
     if len(rows) == 0:
-        return out
-    code = r.df["callsign"].cast(pl.Categorical).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
-    known = code >= 0
-    before = r.ffill_idx(known)[rows - 1]
-    after = r.bfill_idx(known)[rows]
+        return rows
+    callsign = r.df["callsign"]
+    known = np.flatnonzero(callsign.is_not_null().to_numpy())
+    before = r.last_where(known, rows - 1)
+    after = r.first_where(known, rows)
     ok = (before >= 0) & (after >= 0)
-    out[rows[ok]] = code[before[ok]] != code[after[ok]]
-    return out
+    if not ok.any():
+        return rows[:0]
+    a = callsign.gather(before[ok]).to_numpy()
+    b = callsign.gather(after[ok]).to_numpy()
+    return rows[ok][a != b]
 
 
 def _excursions(r: _Rows, speed: np.ndarray, rules: SortieRules) -> np.ndarray:
@@ -467,10 +492,10 @@ def _excursions(r: _Rows, speed: np.ndarray, rules: SortieRules) -> np.ndarray:
         return out
     away, back = c[:-1], c[1:]
     p = away - 1
-    ok = r.same[back] & (r.grp_start[away] == r.grp_start[back])
+    ok = r.same[back] & (r.group_start_at(away) == r.group_start_at(back))
     ok &= r.t[back] - r.t[away] <= rules.excursion_max_s
     d = haversine_km(r.lat[p], r.lon[p], r.lat[back], r.lon[back])
-    elapsed = np.maximum(r.t[back] - r.first_seen[p], 1.0)
+    elapsed = np.maximum(r.t[back] - r.t[r.last_moved_at(p)], 1.0)
     ok &= (d - rules.position_tolerance_km) / elapsed * 3600.0 <= rules.max_speed_kt * _KM_PER_NM
     out[away[ok]] = True
     out[back[ok]] = True
@@ -514,7 +539,8 @@ def assign_sorties(
     rules = rules or SortieRules()
     obs = _check_columns(obs)
     out_columns = [c for c in obs.columns if c not in (schema.FLIGHT_ID, SPLIT_REASON)]
-    obs = obs.select(out_columns)
+    if len(out_columns) < len(obs.columns):
+        obs = obs.select(out_columns)
     if obs.height == 0:
         return obs.with_columns(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
@@ -534,59 +560,70 @@ def assign_sorties(
     r = _Rows(dv)
 
     ground = _ground_states(r, index, rules)
-    air = ~ground
-    g_prev = r.prev(ground, fill=False)
-    prev_g = r.same & g_prev
-    prev_a = r.same & ~g_prev & air
+    n = r.n
 
-    # gap rules between two airborne rows of one aircraft
-    endurance = prev_a & (np.nan_to_num(r.dt) > rules.max_gap_h * 3600.0)
-    # only rows that moved more than the tolerance can be too fast: haversine on those only
-    dlat = np.abs(r.lat - r.prev(r.lat))
-    dlon = np.abs(r.lon - r.prev(r.lon))
-    tol_deg = rules.position_tolerance_km / 111.32
+    def prev_airborne(rows: np.ndarray) -> np.ndarray:
+        """Of these rows, those airborne with an airborne row of the same aircraft before."""
+        rows = rows[rows > 0]
+        return rows[r.same[rows] & ~ground[rows] & ~ground[rows - 1]]
+
+    # gap rules between two airborne rows of one aircraft; each is tried only on the few rows
+    # that could meet it (a jump in position, a long gap), never on every row
     gap = r.dt_fresh
     with np.errstate(invalid="ignore"):
-        far = np.flatnonzero(prev_a & (gap >= 1.0) & ((dlat > tol_deg * 0.99) | (dlon > tol_deg * 0.99)))
-    speed = np.zeros(r.n, dtype=bool)
+        endurance = prev_airborne(np.flatnonzero(r.dt > rules.max_gap_h * 3600.0))
+        tol_deg = rules.position_tolerance_km / 111.32 * 0.99
+        jumped = np.flatnonzero((np.abs(np.diff(r.lat)) > tol_deg) | (np.abs(np.diff(r.lon)) > tol_deg)) + 1
+        far = prev_airborne(jumped)
+        far = far[gap[far] >= 1.0]
+        long_gap = prev_airborne(np.flatnonzero(gap >= min(rules.reappear_min_gap_s, rules.callsign_gap_h * 3600.0)))
+    speed = np.zeros(n, dtype=bool)
     if len(far):
         d = _gap_distance_km(r, far)
         speed[far] = (d - rules.position_tolerance_km) / gap[far] * 3600.0 > rules.max_speed_kt * _KM_PER_NM
         speed &= ~_excursions(r, speed, rules)
+    long_gap = long_gap[~speed[long_gap]]
+    long_gap = long_gap[~np.isin(long_gap, endurance)]
     with np.errstate(invalid="ignore"):
-        cand = np.flatnonzero(
-            prev_a
-            & ~speed
-            & ~endurance
-            & (gap >= rules.reappear_min_gap_s)
-            & (np.minimum(r.alt, r.prev(r.alt)) <= rules.reappear_max_agl_ft + _MAX_AIRFIELD_ELEV_FT)
-        )
-    reappear = np.zeros(r.n, dtype=bool)
-    reappear[cand] = _reappear_splits(r, cand, index, rules)
-    callsign = _callsign_changes(r, prev_a & (gap >= rules.callsign_gap_h * 3600.0))
+        cand = long_gap[
+            (gap[long_gap] >= rules.reappear_min_gap_s)
+            & (np.minimum(r.alt[long_gap], r.alt[long_gap - 1]) <= rules.reappear_max_agl_ft + _MAX_AIRFIELD_ELEV_FT)
+        ]
+    reappear = cand[_reappear_splits(r, cand, index, rules)]
+    callsign = _callsign_changes(r, long_gap[gap[long_gap] >= rules.callsign_gap_h * 3600.0])
 
     # reason codes, in order of precedence: what was observed before what was inferred
-    code = np.zeros(r.n, dtype=np.int8)
-    start = air & (~r.same | prev_g)
-    code[start] = np.where(prev_g[start] & (r.dt[start] <= rules.observed_edge_s), 1, 2)
-    rest = air & ~start
-    for k, flag in ((3, speed), (4, endurance), (5, reappear), (6, callsign), (7, r.leg)):
-        hit = rest & flag & (code == 0)
+    code = np.zeros(n, dtype=np.int8)
+    g_prev = np.empty(n, dtype=bool)
+    g_prev[0] = False
+    g_prev[1:] = ground[:-1]
+    start = np.flatnonzero(~ground & (~r.same | g_prev))  # first airborne row after ground / of an aircraft
+    after_ground = r.same[start] & g_prev[start]
+    with np.errstate(invalid="ignore"):
+        code[start] = np.where(after_ground & (r.dt[start] <= rules.observed_edge_s), 1, 2)
+    # lowest precedence first: a higher one written later wins (never over a start above)
+    for k, hit in ((7, prev_airborne(np.flatnonzero(r.leg))), (6, callsign), (5, reappear), (4, endurance), (3, np.flatnonzero(speed))):
         code[hit] = k
 
     # a sortie first seen low over an airfield and not descending was seen taking off,
     # whatever else made it start here
+    first = np.flatnonzero(code)
     with np.errstate(invalid="ignore"):
-        first = np.flatnonzero((code >= 2) & (r.alt <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT))
-        first = first[~(r.vr_fwd(first) <= -rules.descent_fpm)]
-    if len(first):
-        found, _, _, elev = _nearest(index, r.lat[first], r.lon[first], rules.near_airfield_km)
-        up = found & (r.alt[first] - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
-        code[first[up]] = 1
+        low = first[(code[first] >= 2) & (r.alt[first] <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT)]
+        low = low[~(r.vr_fwd(low) <= -rules.descent_fpm)]
+    if len(low):
+        found, _, _, elev = _nearest(index, r.lat[low], r.lon[low], rules.near_airfield_km)
+        up = found & (r.alt[low] - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
+        code[low[up]] = 1
 
-    # sortie numbers: cumulative sum of split flags; ids formatted on first rows only
-    split = code > 0
-    sortie = np.cumsum(split)  # 1-based among rows of a sortie
+    # sortie numbers: the count of sortie starts so far (a cumulative sum of split flags,
+    # written as a repeat over the starts); ids formatted on first rows only
+    split = np.zeros(n, dtype=bool)
+    split[first] = True
+    pick = np.zeros(n, dtype=np.int64)
+    if len(first):
+        pick[first[0]:] = np.repeat(np.arange(1, len(first) + 1), np.diff(np.append(first, n)))
+    pick[ground] = 0
     firsts = dv.select("icao24", "time").filter(pl.Series(split)).select(
         pl.concat_str(pl.col("icao24"), pl.lit("-"), pl.col("time").dt.strftime(_ID_FORMAT)).alias("_id")
     )
@@ -597,7 +634,6 @@ def assign_sorties(
         .otherwise(pl.col("_id"))
     ).to_series()
     ids = pl.concat([pl.Series([None], dtype=pl.String), ids])  # position 0: no sortie
-    pick = np.where(air, sortie, 0)
     if not all_valid:  # back onto every row, position-less rows in no sortie
         full_pick = np.zeros(df.height, dtype=np.int64)
         full_code = np.zeros(df.height, dtype=np.int8)
@@ -610,9 +646,28 @@ def assign_sorties(
 
 
 def _has_position(df: pl.DataFrame) -> np.ndarray:
-    return df.select(
-        (pl.col("lat").is_not_null() & pl.col("lon").is_not_null() & pl.col("lat").is_finite() & pl.col("lon").is_finite() & pl.col("time").is_not_null()).alias("v")
-    )["v"].to_numpy()
+    lat = df["lat"].cast(pl.Float64).to_numpy()
+    lon = df["lon"].cast(pl.Float64).to_numpy()
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if df["time"].null_count():
+        ok &= df["time"].is_not_null().to_numpy()
+    return ok
+
+
+def _sum_between(flags: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Sum of flags over each row range [first, last] (sorted, not overlapping)."""
+    if len(first) == 0:
+        return np.zeros(0)
+    padded = np.append(flags.astype(np.int64), 0)  # so that last + 1 is always an index
+    return np.add.reduceat(padded, _bounds(first, last))[0::2].astype(np.float64)
+
+
+def _bounds(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """reduceat indices whose even results reduce over [first, last] (odd ones: between)."""
+    bounds = np.empty(2 * len(first), dtype=np.int64)
+    bounds[0::2] = first
+    bounds[1::2] = last + 1
+    return bounds
 
 
 def _label(index, lat, lon, observed, on_ground_state, rules: SortieRules) -> np.ndarray:
@@ -661,40 +716,60 @@ def flights(
     if not valid.all():  # position-less rows are in no sortie and say nothing of its edges
         df = df.filter(pl.Series(valid))
     r = _Rows(df)
-    fid = pl.col(schema.FLIGHT_ID)
-    src = pl.col("pos_source")
-    # rows of a sortie are consecutive in (icao24, time) order: group by run of flight_id
-    per = (
-        df.lazy()
-        .with_columns(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("_idx"),
-            # stale repeats of one position are not new positions: the gap runs from the
-            # first appearance of the previous position
-            pl.Series("_dt", r.dt_fresh),
-            fid.rle_id().alias("_run"),
-        )
-        .filter(fid.is_not_null())
-        .group_by("_run", maintain_order=True)
-        .agg(
-            fid.first(),
-            pl.col("icao24").first(),
-            pl.col("callsign").drop_nulls().first().alias("callsign"),
-            pl.col("callsign").drop_nulls().unique(maintain_order=True).alias("callsigns"),
-            pl.col("time").min().alias("start"),
-            pl.col("time").max().alias("end"),
-            pl.len().cast(pl.Int64).alias("n_obs"),
-            pl.col("_idx").min().alias("_first"),
-            pl.col("_idx").max().alias("_last"),
-            pl.col(SPLIT_REASON).drop_nulls().first().alias("start_reason"),
-            pl.col("_dt").slice(1).max().alias("max_gap_s"),
-            (src == "adsb").mean().fill_null(0.0).alias("share_adsb"),
-            (src == "mlat").mean().fill_null(0.0).alias("share_mlat"),
-        )
-        .collect()
+    fid = df[schema.FLIGHT_ID]
+    in_sortie = fid.is_not_null().to_numpy()
+    # rows of a sortie are consecutive in (icao24, time) order: a sortie is a run of one
+    # flight_id, and its figures are reductions between the run's first and last rows
+    run_start = np.flatnonzero(np.diff(fid.rle_id().to_numpy(), prepend=-1))
+    run_end = np.append(run_start[1:] - 1, r.n - 1)
+    keep = in_sortie[run_start]
+    first, last = run_start[keep], run_end[keep]
+    n_obs = last - first + 1
+    # largest gap: stale repeats of one position are not new positions, so a gap runs from
+    # the first appearance of the previous position; the step into a sortie is not in it
+    dt = np.append(r.dt_fresh, np.nan)
+    dt[first] = np.nan
+    max_gap = np.nan_to_num(np.fmax.reduceat(dt, _bounds(first, last))[0::2], nan=0.0) if len(first) else np.zeros(0)
+    src = df["pos_source"]
+    if src.dtype == schema.PosSource:  # compare the Enum's codes, not strings
+        code = src.to_physical().fill_null(255).to_numpy()
+        adsb, mlat = code == schema.POS_SOURCES.index("adsb"), code == schema.POS_SOURCES.index("mlat")
+    else:
+        src = src.cast(pl.String)
+        adsb, mlat = (src == "adsb").fill_null(False).to_numpy(), (src == "mlat").fill_null(False).to_numpy()
+    share_adsb = _sum_between(adsb, first, last) / n_obs
+    share_mlat = _sum_between(mlat, first, last) / n_obs
+    sortie_of_row = np.full(r.n, -1, dtype=np.int64)
+    sortie_of_row[first] = np.arange(len(first))
+    sortie_of_row = np.maximum.accumulate(sortie_of_row)
+    # callsigns: only rows where the callsign changes within a sortie need looking at
+    callsign = df["callsign"]
+    differs = (callsign != callsign.shift(1)).fill_null(True).to_numpy()
+    differs[first] = True
+    changes = np.flatnonzero(differs & callsign.is_not_null().to_numpy() & in_sortie)
+    names = (
+        pl.DataFrame({"_s": sortie_of_row[changes], "callsign": callsign.gather(changes)})
+        .group_by("_s", maintain_order=True)
+        .agg(pl.col("callsign").first(), pl.col("callsign").unique(maintain_order=True).alias("callsigns"))
     )
-    first = per["_first"].to_numpy()
-    last = per["_last"].to_numpy()
-    in_sortie = df[schema.FLIGHT_ID].is_not_null().to_numpy()
+    per = (
+        pl.DataFrame(
+            {
+                "_s": np.arange(len(first)),
+                schema.FLIGHT_ID: fid.gather(first),
+                "icao24": df["icao24"].gather(first),
+                "start": df["time"].gather(first),
+                "end": df["time"].gather(last),
+                "n_obs": n_obs.astype(np.int64),
+                "start_reason": df[SPLIT_REASON].gather(first),
+                "max_gap_s": max_gap,
+                "share_adsb": share_adsb,
+                "share_mlat": share_mlat,
+            }
+        )
+        .join(names, on="_s", how="left")
+        .with_columns(pl.col("callsigns").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    )
     has_prev = r.same[first]
     has_next = r.same_next[last]
     prev_row = np.maximum(first - 1, 0)
@@ -720,7 +795,7 @@ def flights(
     ld_ground = next_g & (r.dt_next[last] <= edge)
     ld_row = np.where(ld_ground, next_row, last)
     found, _, dist, elev = _nearest(index, r.lat[ld_row], r.lon[ld_row], near)
-    fresh = r.last_moved[last]  # repeats of a stale position say nothing of the altitude
+    fresh = r.last_moved_at(last)  # repeats of a stale position say nothing of the altitude
     with np.errstate(invalid="ignore"):
         seen_low = (
             found
@@ -736,7 +811,6 @@ def flights(
     )
     per = per.with_columns(
         start_reason,
-        pl.col("max_gap_s").fill_null(0.0),
         ((pl.col("end") - pl.col("start")).dt.total_microseconds() / 6e7).alias("duration_min"),
         (1.0 - pl.col("share_adsb") - pl.col("share_mlat")).clip(0.0, 1.0).alias("share_other"),
         pl.Series("first_lat", r.lat[first]),
