@@ -102,16 +102,27 @@ def _sorted(obs: pl.DataFrame) -> pl.DataFrame:
     return obs[order]
 
 
-def _is_sorted(obs: pl.DataFrame) -> bool:
-    """Sorted by (icao24, time)? (Ties on both may be in any order.)"""
-    if obs.height < 2:
-        return True
+def _sorted_runs(obs: pl.DataFrame) -> np.ndarray | None:
+    """The aircraft run ids (icao24 rle) if the table is sorted by (icao24, time), else None.
+    (Ties on both may be in any order.)"""
     icao = obs["icao24"]
     if icao.null_count() or obs["time"].null_count() or not icao.is_sorted():
-        return False
+        return None
     run = icao.rle_id().to_numpy()
     t = obs["time"].dt.epoch("us").to_numpy()
-    return not bool(((t[1:] < t[:-1]) & (run[1:] == run[:-1])).any())
+    if ((t[1:] < t[:-1]) & (run[1:] == run[:-1])).any():
+        return None
+    return run
+
+
+def _in_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray | None]:
+    """The table sorted by (icao24, time), and its aircraft run ids when already known."""
+    run = _sorted_runs(obs)
+    return (obs, run) if run is not None else (_sorted(obs), None)
+
+
+def _is_sorted(obs: pl.DataFrame) -> bool:
+    return _sorted_runs(obs) is not None
 
 
 # ---- row-level arrays (numpy, over a table sorted by icao24, time) ----------------------
@@ -121,9 +132,10 @@ class _Rows:
     """The columns the rules read, as numpy arrays (each made on first use), and
     neighbours within an aircraft."""
 
-    def __init__(self, df: pl.DataFrame):
+    def __init__(self, df: pl.DataFrame, run: np.ndarray | None = None):
         self.df = df
         self.n = df.height
+        self._run = run
 
     def _f64(self, name: str) -> np.ndarray:
         return self.df[name].cast(pl.Float64).to_numpy()
@@ -135,7 +147,7 @@ class _Rows:
     @cached_property
     def same(self) -> np.ndarray:
         """This row's aircraft is the previous row's."""
-        run = self.df["icao24"].rle_id().to_numpy()
+        run = self._run if self._run is not None else self.df["icao24"].rle_id().to_numpy()
         same = np.zeros(self.n, dtype=bool)
         same[1:] = run[1:] == run[:-1]
         return same
@@ -158,14 +170,26 @@ class _Rows:
     def lon(self) -> np.ndarray:
         return self._f64("lon")
 
+    def at(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """A column at a few rows, as float64 (nan for null)."""
+        return self.df[name].gather(rows).cast(pl.Float64).to_numpy()
+
     @cached_property
-    def alt(self) -> np.ndarray:
-        # height above an airfield is better from GNSS height: baro is uncorrected for QNH
+    def _alt(self) -> np.ndarray:
         baro = self._f64("alt_baro")
         if self.df["alt_geom"].null_count() == self.n:
             return baro
         geom = self._f64("alt_geom")
         return np.where(np.isnan(geom), baro, geom)
+
+    def alt(self, rows: np.ndarray) -> np.ndarray:
+        """Altitude (ft) at rows: GNSS height where known (height above an airfield is better
+        from it: baro altitude is uncorrected for local pressure), else barometric."""
+        return self._alt[rows]
+
+    @cached_property
+    def _vrate(self) -> np.ndarray:
+        return self._f64("vrate")
 
     @cached_property
     def og(self) -> np.ndarray:
@@ -174,10 +198,6 @@ class _Rows:
     @cached_property
     def gs(self) -> np.ndarray:
         return self._f64("gs")
-
-    @cached_property
-    def vrate(self) -> np.ndarray:
-        return self._f64("vrate")
 
     @cached_property
     def leg(self) -> np.ndarray:
@@ -257,19 +277,19 @@ class _Rows:
         """Vertical rate (ft/min) at rows; from the previous altitude where the source gave
         none."""
         d = self.dt[rows]
-        prev_alt = self.alt[np.maximum(rows - 1, 0)]
+        prev_alt = self.alt(np.maximum(rows - 1, 0))
         with np.errstate(invalid="ignore", divide="ignore"):
-            est = np.where((d >= 1) & (d <= 120), (self.alt[rows] - prev_alt) / d * 60.0, np.nan)
-        vr = self.vrate[rows]
+            est = np.where((d >= 1) & (d <= 120), (self.alt(rows) - prev_alt) / d * 60.0, np.nan)
+        vr = self._vrate[rows]
         return np.where(np.isnan(vr), est, vr)
 
     def vr_fwd(self, rows: np.ndarray) -> np.ndarray:
         """Vertical rate (ft/min) at rows; from the next altitude where the source gave none."""
         d = self.dt_next[rows]
-        next_alt = self.alt[np.minimum(rows + 1, self.n - 1)]
+        next_alt = self.alt(np.minimum(rows + 1, self.n - 1))
         with np.errstate(invalid="ignore", divide="ignore"):
-            est = np.where((d >= 1) & (d <= 120), (next_alt - self.alt[rows]) / d * 60.0, np.nan)
-        vr = self.vrate[rows]
+            est = np.where((d >= 1) & (d <= 120), (next_alt - self.alt(rows)) / d * 60.0, np.nan)
+        vr = self._vrate[rows]
         return np.where(np.isnan(vr), est, vr)
 
     def last_where(self, mask_idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -325,29 +345,35 @@ def _short_runs(r: _Rows, state: np.ndarray, value: bool, max_span_s: float) -> 
 
 
 def _mark(n: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Boolean rows covered by the runs [starts, ends]."""
-    mark = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(mark, starts, 1)
-    np.add.at(mark, ends + 1, -1)
-    return np.cumsum(mark[:-1]) > 0
+    """Boolean rows covered by the runs [starts, ends] (work in proportion to those rows)."""
+    out = np.zeros(n, dtype=bool)
+    lengths = ends - starts + 1
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    if len(starts):
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        out[np.repeat(starts, lengths) + offsets] = True
+    return out
 
 
 def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.ndarray:
     """Boolean per row: a ground state (no sortie) -- on the ground, low and slow near an
     airfield, or a deck -- with flag noise and garbage rows smoothed out."""
     with np.errstate(invalid="ignore"):
-        ground = r.og & ~(r.gs > rules.on_ground_max_gs_kt)
+        ground = r.og.copy()
+        og_rows = np.flatnonzero(ground)
+        ground[og_rows[r.gs[og_rows] > rules.on_ground_max_gs_kt]] = False
         # candidates for low-and-slow or deck: few rows, filtered step by step
         cand = np.flatnonzero(r.gs < max(rules.slow_gs_kt, rules.deck_gs_kt))
         cand = cand[~r.og[cand]]
-        a, g = r.alt[cand], r.gs[cand]
+        a, g = r.alt(cand), r.gs[cand]
         cand = cand[
             ((g < rules.slow_gs_kt) & (a <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT))
             | ((g < rules.deck_gs_kt) & (a <= rules.deck_alt_ft))
         ]
     rows = cand
     if len(rows):
-        alt, gs = r.alt[rows], r.gs[rows]
+        alt, gs = r.alt(rows), r.gs[rows]
         radius = max(rules.near_airfield_km, rules.at_sea_min_km)
         found, _, dist, elev = _nearest(index, r.lat[rows], r.lon[rows], radius)
         near = found & (dist <= rules.near_airfield_km)
@@ -402,7 +428,7 @@ def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.nda
 def _agl(r: _Rows, index: AirfieldIndex, rows: np.ndarray, rules: SortieRules) -> np.ndarray:
     """Height (ft) above the nearest airfield within near_airfield_km, else above sea level."""
     found, _, _, elev = _nearest(index, r.lat[rows], r.lon[rows], rules.near_airfield_km)
-    return r.alt[rows] - np.where(found, elev, 0.0)
+    return r.alt(rows) - np.where(found, elev, 0.0)
 
 
 def _reach_km(agl: np.ndarray, vr: np.ndarray, gs: np.ndarray, rules: SortieRules, sign: float):
@@ -432,9 +458,10 @@ def _reappear_splits(r: _Rows, c: np.ndarray, index: AirfieldIndex, rules: Sorti
 
     def pairs(rows, vr, sign):
         # search with the reach over the lowest plausible airfield, then the exact one
-        radius = _reach_km(r.alt[rows] + 1_500.0, vr, r.gs[rows], rules, sign)
+        alt = r.alt(rows)
+        radius = _reach_km(alt + 1_500.0, vr, r.gs[rows], rules, sign)
         q, a, d = index.pairs_within(r.lat[rows], r.lon[rows], radius)
-        agl = r.alt[rows][q] - index.elev[a]
+        agl = alt[q] - index.elev[a]
         reach = _reach_km(agl, vr[q], r.gs[rows][q], rules, sign)
         ok = (d <= reach) & (agl <= rules.reappear_max_agl_ft)
         return q[ok], a[ok], d[ok], agl[ok]
@@ -546,18 +573,19 @@ def assign_sorties(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    df = obs if _is_sorted(obs) else _sorted(obs)
+    df, run = _in_order(obs)
     index = airfield_index(airfields)
     # rows without a position are kept but belong to no sortie and decide nothing
     valid = _has_position(df)
     all_valid = bool(valid.all())
     dv = df if all_valid else df.filter(pl.Series(valid))
+    run = run if all_valid else None
     if dv.height == 0:
         return df.with_columns(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    r = _Rows(dv)
+    r = _Rows(dv, run)
 
     ground = _ground_states(r, index, rules)
     n = r.n
@@ -587,7 +615,7 @@ def assign_sorties(
     with np.errstate(invalid="ignore"):
         cand = long_gap[
             (gap[long_gap] >= rules.reappear_min_gap_s)
-            & (np.minimum(r.alt[long_gap], r.alt[long_gap - 1]) <= rules.reappear_max_agl_ft + _MAX_AIRFIELD_ELEV_FT)
+            & (np.minimum(r.alt(long_gap), r.alt(long_gap - 1)) <= rules.reappear_max_agl_ft + _MAX_AIRFIELD_ELEV_FT)
         ]
     reappear = cand[_reappear_splits(r, cand, index, rules)]
     callsign = _callsign_changes(r, long_gap[gap[long_gap] >= rules.callsign_gap_h * 3600.0])
@@ -609,11 +637,12 @@ def assign_sorties(
     # whatever else made it start here
     first = np.flatnonzero(code)
     with np.errstate(invalid="ignore"):
-        low = first[(code[first] >= 2) & (r.alt[first] <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT)]
+        low = first[code[first] >= 2]
+        low = low[r.alt(low) <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT]
         low = low[~(r.vr_fwd(low) <= -rules.descent_fpm)]
     if len(low):
         found, _, _, elev = _nearest(index, r.lat[low], r.lon[low], rules.near_airfield_km)
-        up = found & (r.alt[low] - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
+        up = found & (r.alt(low) - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
         code[low[up]] = 1
 
     # sortie numbers: the count of sortie starts so far (a cumulative sum of split flags,
@@ -652,22 +681,6 @@ def _has_position(df: pl.DataFrame) -> np.ndarray:
     if df["time"].null_count():
         ok &= df["time"].is_not_null().to_numpy()
     return ok
-
-
-def _sum_between(flags: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Sum of flags over each row range [first, last] (sorted, not overlapping)."""
-    if len(first) == 0:
-        return np.zeros(0)
-    padded = np.append(flags.astype(np.int64), 0)  # so that last + 1 is always an index
-    return np.add.reduceat(padded, _bounds(first, last))[0::2].astype(np.float64)
-
-
-def _bounds(first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """reduceat indices whose even results reduce over [first, last] (odd ones: between)."""
-    bounds = np.empty(2 * len(first), dtype=np.int64)
-    bounds[0::2] = first
-    bounds[1::2] = last + 1
-    return bounds
 
 
 def _label(index, lat, lon, observed, on_ground_state, rules: SortieRules) -> np.ndarray:
@@ -711,25 +724,28 @@ def flights(
         obs = obs.with_columns(pl.lit(None, dtype=pl.String).alias(SPLIT_REASON))
     if obs.height == 0 or obs[schema.FLIGHT_ID].null_count() == obs.height:
         return schema.empty(schema.FLIGHTS)
-    df = obs if _is_sorted(obs) else _sorted(obs)
+    df, run = _in_order(obs)
     valid = _has_position(df)
     if not valid.all():  # position-less rows are in no sortie and say nothing of its edges
-        df = df.filter(pl.Series(valid))
-    r = _Rows(df)
+        df, run = df.filter(pl.Series(valid)), None
+    r = _Rows(df, run)
     fid = df[schema.FLIGHT_ID]
     in_sortie = fid.is_not_null().to_numpy()
     # rows of a sortie are consecutive in (icao24, time) order: a sortie is a run of one
     # flight_id, and its figures are reductions between the run's first and last rows
-    run_start = np.flatnonzero(np.diff(fid.rle_id().to_numpy(), prepend=-1))
+    # (compared by hash: a run of equal ids; cheaper than comparing the strings)
+    h = fid.hash().to_numpy()
+    run_start = np.flatnonzero(np.diff(h, prepend=h[0] + 1) != 0)
     run_end = np.append(run_start[1:] - 1, r.n - 1)
     keep = in_sortie[run_start]
     first, last = run_start[keep], run_end[keep]
     n_obs = last - first + 1
     # largest gap: stale repeats of one position are not new positions, so a gap runs from
     # the first appearance of the previous position; the step into a sortie is not in it
-    dt = np.append(r.dt_fresh, np.nan)
+    # reductions over [first_k, first_k+1): rows there that are in no sortie count nothing
+    dt = np.where(in_sortie, r.dt_fresh, np.nan)
     dt[first] = np.nan
-    max_gap = np.nan_to_num(np.fmax.reduceat(dt, _bounds(first, last))[0::2], nan=0.0) if len(first) else np.zeros(0)
+    max_gap = np.nan_to_num(np.fmax.reduceat(dt, first), nan=0.0) if len(first) else np.zeros(0)
     src = df["pos_source"]
     if src.dtype == schema.PosSource:  # compare the Enum's codes, not strings
         code = src.to_physical().fill_null(255).to_numpy()
@@ -737,18 +753,15 @@ def flights(
     else:
         src = src.cast(pl.String)
         adsb, mlat = (src == "adsb").fill_null(False).to_numpy(), (src == "mlat").fill_null(False).to_numpy()
-    share_adsb = _sum_between(adsb, first, last) / n_obs
-    share_mlat = _sum_between(mlat, first, last) / n_obs
-    sortie_of_row = np.full(r.n, -1, dtype=np.int64)
-    sortie_of_row[first] = np.arange(len(first))
-    sortie_of_row = np.maximum.accumulate(sortie_of_row)
+    share_adsb = np.add.reduceat(adsb & in_sortie, first, dtype=np.int64) / n_obs if len(first) else np.zeros(0)
+    share_mlat = np.add.reduceat(mlat & in_sortie, first, dtype=np.int64) / n_obs if len(first) else np.zeros(0)
     # callsigns: only rows where the callsign changes within a sortie need looking at
     callsign = df["callsign"]
     differs = (callsign != callsign.shift(1)).fill_null(True).to_numpy()
     differs[first] = True
     changes = np.flatnonzero(differs & callsign.is_not_null().to_numpy() & in_sortie)
     names = (
-        pl.DataFrame({"_s": sortie_of_row[changes], "callsign": callsign.gather(changes)})
+        pl.DataFrame({"_s": np.searchsorted(first, changes, "right") - 1, "callsign": callsign.gather(changes)})
         .group_by("_s", maintain_order=True)
         .agg(pl.col("callsign").first(), pl.col("callsign").unique(maintain_order=True).alias("callsigns"))
     )
@@ -776,8 +789,7 @@ def flights(
     next_row = np.minimum(last + 1, r.n - 1)
     prev_g = has_prev & ~in_sortie[prev_row]
     next_g = has_next & ~in_sortie[next_row]
-    reason_all = df[SPLIT_REASON].to_numpy()
-    next_reason = np.where(has_next & in_sortie[next_row], reason_all[next_row], None)
+    next_reason = np.where(has_next & in_sortie[next_row], df[SPLIT_REASON].gather(next_row).to_numpy(), None)
 
     index = airfield_index(airfields)
     edge = rules.observed_edge_s
@@ -799,7 +811,7 @@ def flights(
     with np.errstate(invalid="ignore"):
         seen_low = (
             found
-            & (r.alt[fresh] - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
+            & (r.alt(fresh) - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
             & ~(r.vr_back(fresh) >= rules.climb_fpm)
         )
     ld_obs = ld_ground | seen_low
