@@ -408,3 +408,18 @@ def test_bad_gzip(tmp_path):
     path = g.write(tmp_path / "t.json", bytes(data))
     _, _, _, _, error = collect(path, fmt="readsb_trace")
     assert error is not None and error.reason in {"bad_gzip", "invalid_json"}
+
+
+def test_traffic_json_small_slices_gzip_and_escapes(tmp_path, monkeypatch):
+    from isrwatch.sources import io as sio
+
+    recs = g.traffic_records(3000)
+    for r in recs[::5]:
+        r["callsign"] = 'a\\"},{\\"b'  # escaped quotes around a fake boundary
+    monkeypatch.setattr(sio, "CHUNK", 2048)
+    path = g.write(tmp_path / "f.json.gz", json.dumps(recs, separators=(",", ":")).encode(), gz=True)
+    obs, rej, _, batches, error = collect(path, batch_rows=500)
+    assert error is None and rej.height == 0
+    assert obs.height == 3000 and len(batches) == 6
+    assert obs["callsign"].to_list()[::5] == ['a\\"},{\\"b'] * 600
+    assert obs["time"].is_sorted()

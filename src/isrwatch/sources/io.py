@@ -17,6 +17,11 @@ from typing import BinaryIO, TypeVar
 
 from isrwatch.sources._base import ReaderError
 
+try:  # Intel ISA-L inflates gzip 2-3x faster than zlib, with the same API
+    from isal import isal_zlib as _inflate
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    _inflate = zlib  # type: ignore[assignment]
+
 T = TypeVar("T")
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
@@ -92,7 +97,7 @@ def raw_head(path: Path, n: int = 512) -> bytes:
 
 def _gunzip(fh, size: int) -> Iterator[bytes]:
     """Decompress gzip (several members allowed) from fh; raise ReaderError when damaged."""
-    dec = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    dec = _inflate.decompressobj(zlib.MAX_WBITS | 16)
     in_member = False  # a member has started and its end marker has not been seen yet
     read_block = max(min(size // 8, 4 << 20), 1 << 16)
     pending: list[bytes] = []
@@ -108,7 +113,7 @@ def _gunzip(fh, size: int) -> Iterator[bytes]:
             in_member = True
             try:
                 out = dec.decompress(block)
-            except zlib.error as exc:
+            except (zlib.error, _inflate.error) as exc:
                 if pending:
                     yield b"".join(pending)
                 raise ReaderError("bad_gzip", f"corrupt gzip data near compressed byte {fed}: {exc}") from None
@@ -118,7 +123,7 @@ def _gunzip(fh, size: int) -> Iterator[bytes]:
             if dec.eof:
                 # another gzip member may follow (concatenated .gz files are valid gzip)
                 block = dec.unused_data
-                dec = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                dec = _inflate.decompressobj(zlib.MAX_WBITS | 16)
                 in_member = False
                 if block and block[:2] != GZIP_MAGIC:
                     trailing = True  # padding after the last member: gzip tools ignore it too
@@ -136,8 +141,9 @@ def _gunzip(fh, size: int) -> Iterator[bytes]:
         )
 
 
-def chunks(path: Path, size: int = CHUNK) -> Iterator[bytes]:
+def chunks(path: Path, size: int | None = None) -> Iterator[bytes]:
     """Decompressed content of path in chunks of about `size` bytes (gzip sniffed by magic)."""
+    size = size or CHUNK
     with open_raw(path) as fh:
         head = fh.read(2)
         if head == GZIP_MAGIC:

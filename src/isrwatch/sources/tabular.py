@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -233,92 +235,179 @@ def read_traffic_json(path: Path, batch_rows: int, mapping: dict | None = None) 
         yield Piece(obs=obs, rejects=rejects)
 
 
-def _parse_records(body: bytes) -> pl.DataFrame:
-    df = pl.read_json(b"[" + body + b"]", infer_schema_length=None)
-    if df.width == 0 and body.strip():
+# Types of traffic's columns: fixing them spares Polars a full-file type inference (a column
+# that starts with nulls or integers would otherwise need it).
+_TRAFFIC_TYPES: dict[str, pl.DataType] = {
+    **{
+        k: pl.Float64
+        for k in ("latitude", "longitude", "altitude", "geoaltitude", "groundspeed", "track", "vertical_rate", "IAS", "roll")
+    },
+    "icao24": pl.String,
+    "callsign": pl.String,
+    "onground": pl.Boolean,
+}
+
+
+def _parse_records(text: bytes) -> pl.DataFrame:
+    """A JSON array of records (text includes the brackets) as a frame."""
+    head = text[:8192]
+    overrides = {k: v for k, v in _TRAFFIC_TYPES.items() if b'"' + k.encode() + b'"' in head}
+    try:
+        df = pl.read_json(text, schema_overrides=overrides)
+    except pl.exceptions.PolarsError:
+        # types change after the first rows: infer from every row (slower, always right)
+        df = pl.read_json(text, infer_schema_length=None)
+    if df.width == 0 and text.strip(b"[] \t\r\n"):
         # records without any field: Polars may report no rows; keep them countable
-        n = len(orjson.loads(b"[" + body + b"]"))
+        n = len(orjson.loads(text))
         df = pl.DataFrame({"_no_fields": [None] * n})
     return df
 
 
-def _record_array(path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:
-    """A JSON array of flat records, cut at record boundaries into slices parsed by Polars.
+def _record_slices(path: Path) -> Iterator[tuple[bytes, str | None]]:
+    """The records of a JSON array as slices of text cut between two records: (slice, last).
 
-    A cut that falls inside a string leaves an unterminated string on the left, so that slice
-    fails to parse and is joined with the next one; only real damage fails at the end.
+    A checked slice (last None) is a JSON array of whole records, cut at "},{" outside strings
+    (an even number of unescaped quotes before the cut), so it parses on its own when the file
+    is valid. "end" marks what is left at the end of the file, "cut" what is left when the
+    gzip stream breaks off; both are bare record text, unchecked.
     """
-    carry = b""
+    carry = b""  # text after the last cut: starts with a record, outside strings
     started = False
-    source = io.prefetch(io.chunks(path))
-    done = False
-    error: ReaderError | None = None
-    while not done:
-        try:
-            chunk = next(source)
-        except StopIteration:
-            chunk, done = b"", True
-        except ReaderError as exc:  # cut gzip: parse what arrived, then report
-            chunk, done, error = b"", True, exc
-        data = carry + chunk
+    for chunk in _chunks_then_error(path):
+        if isinstance(chunk, ReaderError):
+            if carry.strip():
+                yield carry, "cut"
+            raise chunk
         if not started:
-            data = data.lstrip(b"\xef\xbb\xbf").lstrip()
-            if not data:
+            chunk = (carry + chunk).lstrip(b"\xef\xbb\xbf").lstrip()
+            carry = b""
+            if not chunk:
                 continue
-            if data[:1] != b"[":
+            if chunk[:1] != b"[":
                 raise ReaderError("invalid_json", f"{path.name}: expected a JSON array")
-            data = data[1:]
+            chunk = chunk[1:]
             started = True
-        if done:
-            body = data.rstrip()
-            closed = body.endswith(b"]")
-            if closed:
-                body = body[:-1].rstrip()
-            if body:
-                df, err = _parse_or_salvage(body, path)
-                if df is not None:
-                    yield df, []
-                # a cut gzip stream explains a broken last slice: report the cause
-                if error is not None:
-                    raise error
-                if err is not None:
-                    raise err
-            if error is not None:
-                raise error
-            if not closed and body:
-                raise ReaderError("invalid_json", f"{path.name}: JSON array is not closed (file cut short?)")
-            return
-        cut = _last_boundary(data)
+        cut = _last_boundary(chunk, _quote_parity(carry))
         if cut is None:
-            carry = data
+            carry += chunk
             continue
-        body, carry = data[: cut + 1], data[cut + 1 :].lstrip().lstrip(b",")
+        # one copy per chunk: brackets, the carried head and this chunk up to the cut
+        yield b"".join((b"[", carry, memoryview(chunk)[: cut + 1], b"]")), None
+        carry = chunk[cut + 1 :].lstrip().lstrip(b",")
+    if started:
+        yield carry, "end"
+
+
+def _chunks_then_error(path: Path) -> Iterator[bytes | ReaderError]:
+    """Decompressed chunks; a decompression error comes last as a value, not raised."""
+    try:
+        yield from io.chunks(path)
+    except ReaderError as exc:
+        yield exc
+
+
+def _record_array(path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:
+    """A JSON array of flat records, parsed by Polars slice by slice, two slices at a time.
+
+    Decompression and cutting run in one helper thread, parsing in two more (Polars drops the
+    GIL), and frames come out in file order. Damage: the records before it are kept, then
+    ReaderError("invalid_json"), or the gzip error that caused it.
+    """
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="isrwatch-json")
+    inflight: deque = deque()
+    slices = io.prefetch(_record_slices(path), depth=2)
+    try:
         try:
-            yield _parse_records(body), []
-        except Exception:
-            # the cut fell inside a string (or real damage): try again with more text
-            carry = data
-    return
+            for body, last in slices:
+                if last:
+                    while inflight:
+                        yield from _result(inflight.popleft(), path)
+                    yield from _last_slice(body, path, cut=last == "cut")
+                    continue
+                inflight.append((body, pool.submit(_parse_records, body)))
+                while len(inflight) > 2:
+                    yield from _result(inflight.popleft(), path)
+        except ReaderError:
+            # a cut gzip stream: the slices parsed so far are good; report the cut after them
+            while inflight:
+                yield from _result(inflight.popleft(), path)
+            raise
+        while inflight:
+            yield from _result(inflight.popleft(), path)
+    finally:
+        for _, fut in inflight:
+            fut.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _last_boundary(data: bytes) -> int | None:
-    """Index of the "}" that closes the last complete record in data (before "},{")."""
-    i = data.rfind(b"},{")
-    if i >= 0:
-        return i
-    tail = data[-(1 << 20) :]
-    last = None
-    for m in _RECORD_SEP.finditer(tail):
-        last = m
-    if last is None:
-        return None
-    return len(data) - len(tail) + last.start()
+def _result(item: tuple, path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:
+    text, fut = item
+    try:
+        yield fut.result(), []
+    except Exception:
+        # real damage inside the file: keep the records before it, then stop
+        df, err = _parse_or_salvage(text[1:-1], path)
+        if df is not None:
+            yield df, []
+        raise err or ReaderError("invalid_json", f"{path.name}: damaged JSON") from None
+
+
+def _last_slice(body: bytes, path: Path, cut: bool) -> Iterator[tuple[pl.DataFrame | None, list]]:
+    """The rest of the file. When the gzip stream broke off (cut), keep the complete records
+    and let the gzip error, raised next, say why the rest is missing."""
+    body = body.rstrip()
+    closed = body.endswith(b"]")
+    if closed:
+        body = body[:-1].rstrip()
+    if body:
+        df, err = _parse_or_salvage(body, path)
+        if df is not None:
+            yield df, []
+        if err is not None and not cut:
+            raise err
+    if not closed and not cut:
+        raise ReaderError("invalid_json", f"{path.name}: JSON array is not closed (file cut short?)")
+
+
+_ESCAPED_QUOTE = re.compile(rb'(?<!\\)(?:\\\\)*\\"')
+
+
+def _quote_parity(data: bytes, end: int | None = None) -> int:
+    """Unescaped double quotes in data[:end], modulo 2 (1: the end is inside a string)."""
+    end = len(data) if end is None else end
+    quotes = data.count(b'"', 0, end)
+    if data.find(b"\\", 0, end) >= 0:
+        quotes -= len(_ESCAPED_QUOTE.findall(data, 0, end))
+    return quotes % 2
+
+
+def _last_boundary(data: bytes, parity: int = 0) -> int | None:
+    """Index of the "}" closing the last complete record in data, outside strings.
+
+    parity: the quote parity of the text before data (data may start inside a string).
+    """
+    end = len(data)
+    candidates: list[int] = []
+    for _ in range(64):
+        i = data.rfind(b"},{", 0, end)
+        if i < 0:
+            break
+        candidates.append(i)
+        end = i
+    if not candidates:
+        tail_start = max(0, len(data) - (1 << 20))
+        candidates = [m.start() for m in _RECORD_SEP.finditer(data, tail_start)][::-1][:64]
+    for i in candidates:
+        if (parity + _quote_parity(data, i)) % 2 == 0:
+            return i
+    return None
 
 
 def _parse_or_salvage(body: bytes, path: Path) -> tuple[pl.DataFrame | None, ReaderError | None]:
     """Parse the final slice; on damage keep the records before it and report the damage."""
     try:
-        return _parse_records(body), None
+        return _parse_records(b"".join((b"[", body, b"]"))), None
     except Exception as exc:
         first_error = exc
     dec = json.JSONDecoder()
