@@ -182,10 +182,21 @@ class _Rows:
         geom = self._f64("alt_geom")
         return np.where(np.isnan(geom), baro, geom)
 
+    def _few(self, rows: np.ndarray, name: str) -> bool:
+        # a few rows are gathered from the table; many, or a cached column, indexed
+        return name not in self.__dict__ and len(rows) * 50 < self.n
+
     def alt(self, rows: np.ndarray) -> np.ndarray:
         """Altitude (ft) at rows: GNSS height where known (height above an airfield is better
         from it: baro altitude is uncorrected for local pressure), else barometric."""
+        if self._few(rows, "_alt"):
+            baro = self.at("alt_baro", rows)
+            geom = self.at("alt_geom", rows)
+            return np.where(np.isnan(geom), baro, geom)
         return self._alt[rows]
+
+    def vrate(self, rows: np.ndarray) -> np.ndarray:
+        return self.at("vrate", rows) if self._few(rows, "_vrate") else self._vrate[rows]
 
     @cached_property
     def _vrate(self) -> np.ndarray:
@@ -280,7 +291,7 @@ class _Rows:
         prev_alt = self.alt(np.maximum(rows - 1, 0))
         with np.errstate(invalid="ignore", divide="ignore"):
             est = np.where((d >= 1) & (d <= 120), (self.alt(rows) - prev_alt) / d * 60.0, np.nan)
-        vr = self._vrate[rows]
+        vr = self.vrate(rows)
         return np.where(np.isnan(vr), est, vr)
 
     def vr_fwd(self, rows: np.ndarray) -> np.ndarray:
@@ -289,7 +300,7 @@ class _Rows:
         next_alt = self.alt(np.minimum(rows + 1, self.n - 1))
         with np.errstate(invalid="ignore", divide="ignore"):
             est = np.where((d >= 1) & (d <= 120), (next_alt - self.alt(rows)) / d * 60.0, np.nan)
-        vr = self._vrate[rows]
+        vr = self.vrate(rows)
         return np.where(np.isnan(vr), est, vr)
 
     def last_where(self, mask_idx: np.ndarray, rows: np.ndarray) -> np.ndarray:
