@@ -42,10 +42,10 @@ from isrwatch.airspace.classify import land_index, region_index
 from isrwatch.airspace.geodesy import BoundaryDistance
 
 BISECT_STEPS = 24
-DEPTH_TOP_K = 32  # refined candidates per entry / flight
-DEPTH_REL_TOL = 0.002  # ranking error of the tile-local approximation (relative) ...
-DEPTH_ABS_TOL_KM = 0.2  # ... plus this, so the true extreme is among the refined candidates
-GAP_SAMPLES = 64  # points sampled along a gap-only line's inside part for depth / over_land
+REFINE_TOP_K = 4  # positions per entry / flight whose exact geodesic distance is computed
+MAX_REFINE_ROUNDS = 4
+ESTIMATE_SLACK_KM = 5.0  # candidates: estimate within this of the group's best estimate
+GAP_SAMPLES = 32  # points sampled along a gap-only line's inside part for depth / over_land (twice)
 
 _DIST: dict[tuple[str, int], BoundaryDistance] = {}
 
@@ -87,32 +87,72 @@ def _bisect(idx, x0, y0, x1, y1, start_state: np.ndarray) -> np.ndarray:
     return 0.5 * (lo + hi)
 
 
-def _group_extreme(group: np.ndarray, value: np.ndarray, *, largest: bool) -> np.ndarray:
-    """Indices (into value) of the top-K candidates per group within the ranking tolerance."""
-    if len(group) == 0:
+def _crossing(bd: BoundaryDistance, idx, seg, x0, y0, x1, y1, *, first: bool) -> np.ndarray:
+    """Fraction along each segment where it crosses the boundary: the first crossing of an
+    entering segment, the last of a leaving one (so the time inside is never cut short).
+    Exact segment intersections; bisection where rounding leaves none."""
+    lo, hi = bd.crossings(x0[seg], y0[seg], x1[seg], y1[seg])
+    f = lo if first else hi
+    miss = ~np.isfinite(f)
+    if miss.any():
+        m = seg[miss]
+        f[miss] = _bisect(idx, x0[m], y0[m], x1[m], y1[m], np.full(len(m), not first))
+    return f
+
+
+def _group_top(group: np.ndarray, value: np.ndarray, *, largest: bool, k: int, slack: float = np.inf) -> np.ndarray:
+    """Indices of the k largest (smallest) values per group, vectorised; with `slack`, only
+    values within slack of their group's best are considered (cheaper for long groups)."""
+    n = len(group)
+    if n == 0:
         return np.empty(0, dtype=np.int64)
-    df = pl.DataFrame({"g": group, "v": value, "i": np.arange(len(group))})
-    sign = -1.0 if largest else 1.0
-    df = df.with_columns((pl.col("v") * sign).alias("s"))
-    best = pl.col("s").min().over("g")
-    tol = pl.col("v").abs().max().over("g") * DEPTH_REL_TOL + DEPTH_ABS_TOL_KM
-    cand = (
-        df.filter(pl.col("s") <= best + tol)
-        .sort(["g", "s"])
-        .group_by("g", maintain_order=True)
-        .head(DEPTH_TOP_K)
-    )
-    return cand["i"].to_numpy()
+    idx = np.arange(n)
+    if np.isfinite(slack) and (n < 2 or np.all(group[1:] >= group[:-1])):
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        v = np.where(np.isfinite(value), value, -np.inf if largest else np.inf)
+        best = (np.maximum if largest else np.minimum).reduceat(v, starts)
+        ref = np.repeat(best, np.diff(np.r_[starts, n]))
+        near = v >= ref - slack if largest else v <= ref + slack
+        idx = np.flatnonzero(near | (v == ref))
+    g, val = group[idx], value[idx]
+    order = np.lexsort((-val if largest else val, g))
+    g = g[order]
+    new = np.r_[True, g[1:] != g[:-1]]
+    start = np.maximum.accumulate(np.where(new, np.arange(len(g)), 0))
+    return idx[order[(np.arange(len(g)) - start) < k]]
 
 
-def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool):
-    """Per group: (group ids, position index, geodesic km) of the deepest / closest point."""
-    approx = bd.approx_km(lon, lat)
-    cand = _group_extreme(group, approx, largest=largest)
-    d, _, _ = bd.distance(lon[cand], lat[cand])
-    df = pl.DataFrame({"g": group[cand], "i": cand, "d": d})
-    df = df.sort(["g", "d"], descending=[False, largest]).group_by("g", maintain_order=True).first()
-    return df["g"].to_numpy(), df["i"].to_numpy(), df["d"].to_numpy()
+def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool, exact_all: bool = False):
+    """Per group: (group ids, position index, geodesic km) of the deepest / closest point.
+
+    Every position gets the cached cell estimate (an upper bound, see estimate_km); the
+    REFINE_TOP_K best by that estimate in each group get the exact geodesic distance. For the
+    deepest point, positions whose upper bound still beats the group's best exact value are
+    refined in further rounds, so the answer does not hinge on the estimate's ranking.
+    """
+    n = len(group)
+    est = bd.estimate_km(lon, lat)
+    exact = np.full(n, np.nan)
+    if exact_all:  # few points (samples along a gap line): refine them all
+        cand = np.arange(n)
+    else:
+        cand = _group_top(group, est, largest=largest, k=REFINE_TOP_K, slack=ESTIMATE_SLACK_KM)
+    for _ in range(MAX_REFINE_ROUNDS):
+        if len(cand) == 0:
+            break
+        exact[cand], _, _ = bd.distance(lon[cand], lat[cand], hint_km=est[cand])
+        if not largest:
+            break  # the estimate bounds from above: the closest by estimate is refined first
+        done = np.flatnonzero(np.isfinite(exact))
+        best = np.full(int(group.max()) + 1, -np.inf)
+        np.maximum.at(best, group[done], exact[done])
+        bound = est * 1.006 + 0.05  # haversine vs WGS84
+        open_ = np.flatnonzero(~np.isfinite(exact) & (bound > best[group] + 0.05))  # within 50 m: settled
+        cand = open_[_group_top(group[open_], est[open_], largest=True, k=REFINE_TOP_K)]
+    done = np.flatnonzero(np.isfinite(exact))
+    best = done[_group_top(group[done], exact[done], largest=largest, k=1)]
+    best = best[np.argsort(group[best], kind="stable")]
+    return group[best], best, exact[best]
 
 
 def _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx):
@@ -173,11 +213,8 @@ def airspace_events(
     lon = df["lon"].to_numpy()
     lat = df["lat"].to_numpy()
     idx = region_index(reg)
-    geom = reg.geometry
-    shapely.prepare(geom)
 
-    inside = idx.contains(lon, lat)
-    key, out_cell = idx.surely_outside(lon, lat)
+    inside, key, out_cell = idx.contains_with_cells(lon, lat)
 
     # segments i -> i+1
     same = fcode[1:] == fcode[:-1]
@@ -204,8 +241,9 @@ def airspace_events(
     has_exit[ends < n - 1] = drawn[ends[ends < n - 1]]
     seg_in = starts[has_entry] - 1
     seg_out = ends[has_exit]
-    f_in = _bisect(idx, x0[seg_in], y0[seg_in], x1[seg_in], y1[seg_in], np.zeros(len(seg_in), bool))
-    f_out = _bisect(idx, x0[seg_out], y0[seg_out], x1[seg_out], y1[seg_out], np.ones(len(seg_out), bool))
+    bd = _boundary_distance(reg)
+    f_in = _crossing(bd, idx, seg_in, x0, y0, x1, y1, first=True)
+    f_out = _crossing(bd, idx, seg_out, x0, y0, x1, y1, first=False)
 
     entry_t = np.full(nrun, np.nan)
     entry_x = lon[starts].astype(float).copy()
@@ -223,7 +261,6 @@ def airspace_events(
     run_land = np.zeros(nrun, dtype=bool)
     np.logical_or.at(run_land, run_in, land_in)
 
-    bd = _boundary_distance(reg)
     depth_km = np.full(nrun, np.nan)
     depth_i = np.full(nrun, -1, dtype=np.int64)
     if nrun:
@@ -255,22 +292,15 @@ def airspace_events(
     cand = np.flatnonzero(drawn & ~a_in & ~b_in & ~((key[:-1] == key[1:]) & out_cell[:-1]))
     gap_rows = None
     if len(cand):
-        lines = shapely.linestrings(np.stack([np.column_stack([x0[cand], x1[cand]]), np.column_stack([y0[cand], y1[cand]])], axis=-1))
-        hit = shapely.intersects(geom, lines)
+        # exact crossings with the boundary's segments: the line is inside between its first
+        # and its last crossing (a line that only touches the boundary is not an entry)
+        c_lo, c_hi = bd.crossings(x0[cand], y0[cand], x1[cand], y1[cand])
+        hit = np.isfinite(c_lo) & (c_hi - c_lo > 1e-9)
         seg = cand[hit]
         if len(seg):
-            lines = lines[hit]
-            inter = shapely.intersection(lines, geom)  # exact inside part(s) of each line
-            coords, which = shapely.get_coordinates(inter, return_index=True)
-            length = shapely.length(lines)
-            frac = shapely.line_locate_point(lines[which], shapely.points(coords)) / np.where(length[which] > 0, length[which], 1.0)
-            fr = pl.DataFrame({"w": which, "f": frac}).group_by("w").agg(pl.col("f").min().alias("lo"), pl.col("f").max().alias("hi")).sort("w")
-            w = fr["w"].to_numpy()
-            lo = np.zeros(len(seg))
-            hi = np.zeros(len(seg))
-            lo[w], hi[w] = fr["lo"].to_numpy(), fr["hi"].to_numpy()
+            lo, hi = c_lo[hit], c_hi[hit]
             # sample the inside part for depth and land, then sample again around the deepest
-            # sample so the line's deepest point is found to ~1/4000 of its inside length
+            # sample so the line's deepest point is found to ~1/1000 of its inside length
             sx, sy, st, sg, ins = _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx)
             gland = np.zeros(len(seg), dtype=bool)
             np.logical_or.at(gland, sg[ins], land_index().contains(sx[ins], sy[ins]))

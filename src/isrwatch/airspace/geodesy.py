@@ -23,6 +23,8 @@ GEOD = pyproj.Geod(ellps="WGS84")
 R_EARTH_KM = 6371.0088
 TILE_DEG = 4.0
 MAX_SEG_KM = 2.0
+CELL_DEG = 1.0 / 64  # cache cell for estimate_km (≈1.7 km)
+MAX_CACHED_CELLS = 4_000_000
 
 
 def aeqd(lon0: float, lat0: float) -> tuple[pyproj.Transformer, pyproj.Transformer]:
@@ -49,6 +51,13 @@ def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
         return np.empty(a.shape)
     _, _, d = GEOD.inv(a.ravel().copy(), b.ravel().copy(), c.ravel().copy(), e.ravel().copy())
     return np.asarray(d).reshape(a.shape) / 1000.0
+
+
+def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Great-circle distance (km) on the mean sphere; within 0.6 % of the WGS84 geodesic."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.asarray(lon2) - lon1) / 2) ** 2
+    return 2.0 * R_EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _polygonal(geom):
@@ -135,6 +144,39 @@ class BoundaryDistance:
         self.x1, self.y1, self.x2, self.y2 = _segments(boundary)
         self.empty = len(self.x1) == 0
         self._tiles: dict[tuple[int, int], tuple] = {}
+        self._ll_tree = None  # STRtree of the lon/lat boundary segments, built on first use
+        self._ck = np.empty(0, dtype=np.int64)  # cached cells: sorted keys, nearest boundary point
+        self._cbx = np.empty(0)
+        self._cby = np.empty(0)
+
+    def crossings(self, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
+        """(first, last) fraction along each lon/lat segment where it crosses the boundary
+        (NaN where it does not), from exact segment-segment intersections."""
+        n = len(x0)
+        lo = np.full(n, np.nan)
+        hi = np.full(n, np.nan)
+        if self.empty or n == 0:
+            return lo, hi
+        if self._ll_tree is None:
+            self._ll_tree = shapely.STRtree(
+                shapely.linestrings(np.stack([np.column_stack([self.x1, self.x2]), np.column_stack([self.y1, self.y2])], axis=-1))
+            )
+        lines = shapely.linestrings(np.stack([np.column_stack([x0, x1]), np.column_stack([y0, y1])], axis=-1))
+        si, bi = self._ll_tree.query(lines, predicate="intersects")
+        if len(si) == 0:
+            return lo, hi
+        # p + t r = q + u s
+        px, py = x0[si], y0[si]
+        rx, ry = x1[si] - px, y1[si] - py
+        qx, qy = self.x1[bi], self.y1[bi]
+        sx, sy = self.x2[bi] - qx, self.y2[bi] - qy
+        den = rx * sy - ry * sx
+        ok = np.abs(den) > 1e-18
+        t = np.where(ok, ((qx - px) * sy - (qy - py) * sx) / np.where(ok, den, 1.0), np.nan)
+        t = np.clip(t, 0.0, 1.0)
+        np.fmin.at(lo, si, t)
+        np.fmax.at(hi, si, t)
+        return lo, hi
 
     def _tile(self, key: tuple[int, int]):
         hit = self._tiles.get(key)
@@ -151,55 +193,100 @@ class BoundaryDistance:
             self._tiles[key] = hit
         return hit
 
-    def _approx(self, lon: np.ndarray, lat: np.ndarray):
-        """(approx distance m, tile projections used per point, projected x, y, tile key index)."""
+    def _project(self, lon: np.ndarray, lat: np.ndarray):
+        """Points in their tile's frame: (x, y, tile index per point, tile trees)."""
         n = len(lon)
-        d = np.full(n, np.inf)
         px = np.full(n, np.nan)
         py = np.full(n, np.nan)
         tx = np.floor(lon / TILE_DEG).astype(np.int64)
         ty = np.floor(lat / TILE_DEG).astype(np.int64)
-        tkey = tx * 1000 + ty
-        uniq, inv = np.unique(tkey, return_inverse=True)
+        uniq, inv = np.unique(tx * 1000 + ty, return_inverse=True)
         trees = []
-        for j, k in enumerate(uniq):  # one pass per tile the points fall in
+        for j in range(len(uniq)):  # one pass per tile the points fall in
             sel = np.flatnonzero(inv == j)
             fwd, tree = self._tile((int(tx[sel[0]]), int(ty[sel[0]])))
-            x, y = fwd.transform(lon[sel], lat[sel])
-            px[sel], py[sel] = x, y
-            idx, dist = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
-            d[sel[idx[0]]] = dist
+            px[sel], py[sel] = fwd.transform(lon[sel], lat[sel])
             trees.append(tree)
+        return px, py, inv, trees
+
+    def _approx(self, lon: np.ndarray, lat: np.ndarray):
+        """(approx distance m, projected x, y, tile index per point, tile trees)."""
+        px, py, inv, trees = self._project(lon, lat)
+        d = np.full(len(lon), np.inf)
+        for j, tree in enumerate(trees):
+            sel = np.flatnonzero(inv == j)
+            idx, dist = tree.query_nearest(shapely.points(px[sel], py[sel]), return_distance=True, all_matches=False)
+            d[sel[idx[0]]] = dist
         return d, px, py, inv, trees
 
     def approx_km(self, lon, lat) -> np.ndarray:
-        """Fast distance estimate (km) for ranking points."""
+        """Distance estimate (km) from the tile projections, for ranking points."""
         lon = np.asarray(lon, float)
         lat = np.asarray(lat, float)
         if self.empty or len(lon) == 0:
             return np.full(len(lon), np.inf)
         return self._approx(lon, lat)[0] / 1000.0
 
-    def distance(self, lon, lat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(geodesic km, nearest boundary lon, nearest boundary lat) per point, refined."""
+    def estimate_km(self, lon, lat) -> np.ndarray:
+        """A cheap upper bound of each point's distance (km): the distance to the boundary point
+        nearest to the centre of its CELL_DEG cell (cell answers cached per region, so repeated
+        and dense tracks cost two array look-ups and a haversine per point). Within a cell the
+        nearest boundary point rarely changes, so this is also a good ranking estimate."""
+        lon = np.asarray(lon, float)
+        lat = np.asarray(lat, float)
+        if self.empty or len(lon) == 0:
+            return np.full(len(lon), np.inf)
+        per = int(round(1.0 / CELL_DEG))
+        ix = np.clip(np.floor((lon + 180.0) * per).astype(np.int64), 0, 360 * per - 1)
+        iy = np.clip(np.floor((lat + 90.0) * per).astype(np.int64), 0, 180 * per - 1)
+        key = iy * (360 * per) + ix
+        pos = np.searchsorted(self._ck, key)
+        found = (pos < len(self._ck)) & (self._ck[np.minimum(pos, len(self._ck) - 1)] == key) if len(self._ck) else np.zeros(len(key), bool)
+        if not found.all():
+            new = np.unique(key[~found])
+            cx = (new % (360 * per) + 0.5) / per - 180.0
+            cy = (new // (360 * per) + 0.5) / per - 90.0
+            _, bx, by = self.distance(cx, cy)
+            if len(self._ck) + len(new) > MAX_CACHED_CELLS:
+                self._ck, self._cbx, self._cby = np.empty(0, np.int64), np.empty(0), np.empty(0)
+            keys = np.concatenate([self._ck, new])
+            order = np.argsort(keys, kind="stable")
+            self._ck = keys[order]
+            self._cbx = np.concatenate([self._cbx, bx])[order]
+            self._cby = np.concatenate([self._cby, by])[order]
+            pos = np.searchsorted(self._ck, key)
+        # haversine overstates nothing by more than the sphere/ellipsoid difference (< 0.6 %)
+        return haversine_km(lon, lat, self._cbx[pos], self._cby[pos])
+
+    def distance(self, lon, lat, hint_km=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(geodesic km, nearest boundary lon, nearest boundary lat) per point, refined.
+
+        hint_km: an upper bound of each distance (e.g. estimate_km); saves the ranking pass.
+        """
         lon = np.asarray(lon, float)
         lat = np.asarray(lat, float)
         n = len(lon)
         if self.empty or n == 0:
             nan = np.full(n, np.nan)
             return np.full(n, np.inf), nan, nan.copy()
-        d0, px, py, inv, trees = self._approx(lon, lat)
-        # candidate segments: all those the tile projection's scale error could make the nearest
-        # (far boundaries get a capped band: beyond ~1,000 km distances are good to ~1 %, not 100 m)
-        theta = np.clip((d0 + 320e3) / (R_EARTH_KM * 1000.0), 1e-9, np.pi * 0.999)
-        k = theta / np.sin(theta) - 1.0
-        reach = d0 * (1.0 + np.minimum(3.0 * k + 0.002, 0.1)) + 2.0 * MAX_SEG_KM * 1000.0
-        # a 16-gon inscribed in the circle reaches cos(pi/16) of the radius: widen to cover it
-        circles = shapely.buffer(shapely.points(px, py), reach / np.cos(np.pi / 16), quad_segs=4)
+        if hint_km is not None:
+            px, py, inv, trees = self._project(lon, lat)
+            reach = (np.asarray(hint_km, float) * 1.006 + 0.05) * 1000.0
+        else:
+            d0, px, py, inv, trees = self._approx(lon, lat)
+            # candidate segments: all those the tile projection's scale error could make the
+            # nearest (capped: beyond ~1,000 km distances are good to ~1 %, not 100 m)
+            theta = np.clip((d0 + 320e3) / (R_EARTH_KM * 1000.0), 1e-9, np.pi * 0.999)
+            k = theta / np.sin(theta) - 1.0
+            reach = d0 * (1.0 + np.minimum(3.0 * k + 0.002, 0.01)) + 500.0
+        # the reach in the tile frame, widened by the frame's scale error at that distance
+        theta = np.clip((reach + 320e3) / (R_EARTH_KM * 1000.0), 1e-9, np.pi * 0.999)
+        reach = reach * (theta / np.sin(theta))
+        pts = shapely.points(px, py)
         pis, sis = [], []
         for j, tree in enumerate(trees):
             sel = np.flatnonzero(inv == j)
-            a, b = tree.query(circles[sel], predicate="intersects")
+            a, b = tree.query(pts[sel], predicate="dwithin", distance=reach[sel])
             pis.append(sel[a])
             sis.append(b)
         pi = np.concatenate(pis)

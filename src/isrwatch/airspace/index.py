@@ -149,6 +149,17 @@ class PolygonIndex:
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
         cid, _, state = self.cells(lon, lat)
+        return self._locate(lon, lat, cid, state)
+
+    def contains_with_cells(self, lon, lat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(inside, cell key, cell wholly outside) per point in one pass; see surely_outside."""
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        cid, fid, state = self.cells(lon, lat)
+        key = np.where(fid >= 0, NX * NY + fid, cid)
+        return self._locate(lon, lat, cid, state) >= 0, key, state == _OUTSIDE
+
+    def _locate(self, lon, lat, cid, state) -> np.ndarray:
         out = state.astype(np.int64)
         todo = np.flatnonzero(state == _MIXED)
         if len(todo) == 0:
