@@ -132,12 +132,25 @@ class _Rows:
     """The columns the rules read, as numpy arrays (each made on first use), and
     neighbours within an aircraft."""
 
-    def __init__(self, df: pl.DataFrame, run: np.ndarray | None = None):
+    _NUMERIC = ("lat", "lon", "alt_baro", "alt_geom", "gs", "vrate")
+
+    def __init__(self, df: pl.DataFrame, run: np.ndarray | None = None, *, full: bool = True):
+        """full: read every numeric column at once (many look-ups follow); else columns other
+        than lat/lon are gathered at the few rows asked for."""
         self.df = df
         self.n = df.height
         self._run = run
+        self.full = full
+
+    @cached_property
+    def _num(self) -> dict[str, np.ndarray]:
+        # one conversion for all numeric columns (column-major: each column contiguous)
+        arr = self.df.select([pl.col(c).cast(pl.Float64) for c in self._NUMERIC]).to_numpy(order="fortran")
+        return {c: arr[:, i] for i, c in enumerate(self._NUMERIC)}
 
     def _f64(self, name: str) -> np.ndarray:
+        if self.full:
+            return self._num[name]
         return self.df[name].cast(pl.Float64).to_numpy()
 
     @cached_property
@@ -184,7 +197,7 @@ class _Rows:
 
     def _few(self, rows: np.ndarray, name: str) -> bool:
         # a few rows are gathered from the table; many, or a cached column, indexed
-        return name not in self.__dict__ and len(rows) * 50 < self.n
+        return not self.full and name not in self.__dict__ and len(rows) * 50 < self.n
 
     def alt(self, rows: np.ndarray) -> np.ndarray:
         """Altitude (ft) at rows: GNSS height where known (height above an airfield is better
@@ -739,7 +752,7 @@ def flights(
     valid = _has_position(df)
     if not valid.all():  # position-less rows are in no sortie and say nothing of its edges
         df, run = df.filter(pl.Series(valid)), None
-    r = _Rows(df, run)
+    r = _Rows(df, run, full=False)
     fid = df[schema.FLIGHT_ID]
     in_sortie = fid.is_not_null().to_numpy()
     # rows of a sortie are consecutive in (icao24, time) order: a sortie is a run of one
