@@ -18,6 +18,7 @@ counts them), null callsigns (never a reason to drop a row). Feed strings are ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import polars as pl
@@ -34,31 +35,46 @@ ICAO24_PATTERN = r"^~?[0-9a-f]{6}$"
 _OBS_NO_FEED = {k: v for k, v in schema.OBSERVATIONS.items() if k != "feed"}
 
 
-def _run_starts(e: pl.Expr) -> pl.Expr:
-    ids = e.rle_id()
-    return ids != ids.shift(1, fill_value=-1)
+def _run_starts(s: pl.Series) -> pl.Series:
+    """True where a run of equal values begins (each null starts its own run)."""
+    return (s != s.shift(1)).fill_null(True)
 
 
-def _per_run(e: pl.Expr, fn) -> pl.Expr:
+def _per_run(s: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """fn applied once per run of equal values: feeds repeat icao24 and callsign row after row,
     so string work on run starts is far cheaper than on every row."""
-    return fn(e.filter(_run_starts(e))).gather(e.rle_id())
+    if s.len() == 0:
+        return fn(s)
+    starts = _run_starts(s)
+    return fn(s.filter(starts)).gather(starts.cum_sum() - 1).alias(s.name)
 
 
 def _clean_strings(df: pl.DataFrame) -> pl.DataFrame:
     """Strip (and lowercase icao24) only when some value needs it; clean feeds pay one check."""
-    icao, cs = pl.col("icao24"), pl.col("callsign")
-    needs = df.select(
-        icao=icao.filter(_run_starts(icao)).str.contains(r"[A-Z\s]").any(),
-        cs=cs.filter(_run_starts(cs)).str.contains(r"^\s|\s$|^$").any(),
-    ).row(0)
+    icao, cs = df.get_column("icao24"), df.get_column("callsign")
     fixes = []
-    if needs[0]:
-        fixes.append(_per_run(icao, lambda x: x.str.strip_chars().str.to_lowercase()).alias("icao24"))
-    if needs[1]:
-        stripped = cs.str.strip_chars()
+    if icao.filter(_run_starts(icao)).str.contains(r"[A-Z\s]").any():
+        fixes.append(_per_run(icao, lambda x: x.str.strip_chars().str.to_lowercase()))
+    if cs.filter(_run_starts(cs)).str.contains(r"^\s|\s$|^$").any():
+        stripped = pl.col("callsign").str.strip_chars()
         fixes.append(pl.when(stripped.str.len_bytes() == 0).then(None).otherwise(stripped).alias("callsign"))
     return df.with_columns(fixes) if fixes else df
+
+
+ADDRESS = "_address"  # hidden column between normalise() and check(): icao24 as an integer
+
+
+def _address(icao: pl.Series) -> pl.Series:
+    """icao24 as an integer, null when it is not a valid address ("~" addresses above 2^24)."""
+
+    def per_value(x: pl.Series) -> pl.Series:
+        valid = x.str.contains(ICAO24_PATTERN)
+        num = x.str.strip_prefix("~").str.to_integer(base=16, strict=False).cast(pl.Int64)
+        tilde = x.str.starts_with("~").cast(pl.Int64) * (1 << 24)
+        frame = pl.DataFrame({"valid": valid.fill_null(False), "num": num + tilde})
+        return frame.select(pl.when(pl.col("valid")).then(pl.col("num"))).to_series()
+
+    return _per_run(icao, per_value).alias(ADDRESS)
 
 
 def normalise(df: pl.DataFrame) -> pl.DataFrame:
@@ -66,7 +82,7 @@ def normalise(df: pl.DataFrame) -> pl.DataFrame:
 
     icao24 lowercased and stripped; callsign stripped, empty -> null; flags default to false
     (on_ground, leg_start and stale are false unless the source says so); pos_source unknown
-    when the source does not say.
+    when the source does not say. Adds the hidden ADDRESS column that check() uses and drops.
     """
     df = schema.conform(df, _OBS_NO_FEED)
     df = _clean_strings(df)
@@ -75,6 +91,7 @@ def normalise(df: pl.DataFrame) -> pl.DataFrame:
         pl.col("leg_start").fill_null(False),
         pl.col("stale").fill_null(False),
         pl.col("pos_source").fill_null("unknown"),
+        _address(df.get_column("icao24")),
     )
 
 
@@ -108,7 +125,7 @@ def _row_reason() -> pl.Expr:
         | (lon.abs() > 180.0)
     ).fill_null(True)
     bad_time = (t.is_null() | (t < TIME_MIN) | (t >= TIME_MAX)).fill_null(True)
-    bad_icao = _per_run(pl.col("icao24"), lambda x: ~x.str.contains(ICAO24_PATTERN)).fill_null(True)
+    bad_icao = pl.col(ADDRESS).is_null()
     return (
         pl.when(bad_pos)
         .then(pl.lit("bad_position"))
@@ -122,23 +139,20 @@ def _row_reason() -> pl.Expr:
 
 def _jumps(df: pl.DataFrame) -> pl.DataFrame:
     """Rows (_row, km_prev, km_next) that jump away from both consistent neighbours."""
-    icao, t = pl.col("icao24"), pl.col("time")
-    # Neighbours are by time within each aircraft. Sorting one integer key (address, then µs
-    # since the batch's first time) is several times faster than sorting a string and a time.
-    address = _per_run(
-        icao,
-        lambda x: x.str.strip_prefix("~").str.to_integer(base=16, strict=False).cast(pl.Int64)
-        + pl.when(x.str.starts_with("~")).then(1 << 24).otherwise(0),
-    )
-    s = df.select("_row", "icao24", "time", "lat", "lon", _address=address)
+    t = pl.col("time")
+    s = df.select("_row", "time", "lat", "lon", ADDRESS)
+    # Neighbours are by time within each aircraft: sort on one integer key, which is several
+    # times faster than sorting an address string and a time.
     t_us = t.dt.epoch("us")
     lo, hi = s.select(t_us.min().alias("lo"), t_us.max().alias("hi")).row(0)
-    if hi - lo < 1 << 38:  # about 3 days: address (25 bits) and time fit one Int64
-        s = s.sort(pl.col("_address") * (1 << 38) + (t_us - lo))
-    else:
-        s = s.sort("_address", "time")
+    # address in the top 25 bits, time in the low 38: exact for batches spanning up to 3 days;
+    # longer spans lose sub-millisecond order (a stable sort keeps file order within a tick),
+    # which cannot matter to a check that floors time steps at 1 s
+    coarse = max(0, (hi - lo).bit_length() - 38)
+    key = pl.col(ADDRESS) * (1 << 38) + ((t_us - lo) // (1 << coarse))
+    s = s.sort(key, maintain_order=True)
     lat, lon = pl.col("lat"), pl.col("lon")
-    same_prev = pl.col("_address").diff() == 0
+    same_prev = pl.col(ADDRESS).diff() == 0
     same_next = same_prev.shift(-1)
     # Cheap superset first: a great-circle step is never longer than the step measured in
     # degrees of latitude and longitude, so points within MIN_JUMP_KM "in degrees" are no jumps.
@@ -190,8 +204,11 @@ def _jumps(df: pl.DataFrame) -> pl.DataFrame:
 
 def check(obs: pl.DataFrame, feed: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split normalised rows into (kept observations with feed set, rejects)."""
+    if ADDRESS not in obs.columns:
+        obs = obs.with_columns(_address(obs.get_column("icao24")))
     df = obs.with_row_index("_row").with_columns(_reason=_row_reason())
-    ok = df.filter(pl.col("_reason").is_null())
+    n_bad = df.height - df.get_column("_reason").null_count()
+    ok = df.filter(pl.col("_reason").is_null()) if n_bad else df
     jumps = _jumps(ok) if ok.height >= 3 else pl.DataFrame(
         schema={"_row": pl.UInt32, "km_prev": pl.Float64, "km_next": pl.Float64}
     )
@@ -201,11 +218,13 @@ def check(obs: pl.DataFrame, feed: str) -> tuple[pl.DataFrame, pl.DataFrame]:
             .then(pl.lit("position_jump"))
             .otherwise(pl.col("_reason"))
         )
-    bad = df.filter(pl.col("_reason").is_not_null())
-    kept = df.filter(pl.col("_reason").is_null()).drop("_row", "_reason")
-    kept = kept.with_columns(feed=pl.lit(feed, dtype=pl.String))
-    if not bad.height:
+        n_bad += jumps.height
+    if not n_bad:  # the common case: nothing to split
+        kept = df.drop("_row", "_reason", ADDRESS).with_columns(feed=pl.lit(feed, dtype=pl.String))
         return kept, schema.empty(schema.REJECTS)
+    bad = df.filter(pl.col("_reason").is_not_null())
+    kept = df.filter(pl.col("_reason").is_null()).drop("_row", "_reason", ADDRESS)
+    kept = kept.with_columns(feed=pl.lit(feed, dtype=pl.String))
 
     def txt(name: str) -> pl.Expr:
         return pl.col(name).cast(pl.String).fill_null("null")
