@@ -289,3 +289,18 @@ def test_traffic_parquet(shared, tmp_path):
 
 def test_formats_cover_detection():
     assert len(FORMATS) == 10 and len(set(FORMATS)) == 10
+
+
+def test_trace_typed_and_generic_paths_agree(trace_file, monkeypatch):
+    """The msgspec fast path and the orjson path read the real trace identically."""
+    from isrwatch.sources import readsb
+
+    fast, *_ = read_all(trace_file)
+
+    class Refuse:
+        def decode(self, data):
+            raise readsb.msgspec.DecodeError("forced")
+
+    monkeypatch.setattr(readsb, "_TYPED", Refuse())
+    slow, *_ = read_all(trace_file)
+    assert fast.equals(slow)
