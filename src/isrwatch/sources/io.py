@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fall
 T = TypeVar("T")
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
-CHUNK = 8 << 20  # decompressed bytes per chunk: big enough for native parsers, small enough to bound memory
+CHUNK = 4 << 20  # decompressed bytes per chunk: big enough for native parsers, small enough to bound memory
 _PART = re.compile(r"^(?P<stem>.+\.tar)\.(?P<suffix>[a-z]{2})$")
 
 
