@@ -293,7 +293,7 @@ def test_reappearing_climbing_out_of_the_airfield_it_descended_to_splits():
     tr.phase(1800, gs=150, vrate=-2000.0, emit=False)
     tr.teleport(KRIV[0] + 0.05, KRIV[1])
     tr.wait(3600)
-    tr.phase(300, gs=200, vrate=2000.0, alt=2500.0)  # next seen climbing out of March
+    tr.phase(300, gs=200, vrate=2000.0, alt=2300.0)  # next seen climbing out of March
     _, fl = sortie_table(tr.frame())
     assert fl["start_reason"].to_list() == ["takeoff_observed", "takeoff_observed"]
     assert fl["takeoff_airfield"].to_list() == ["KRIV", "KRIV"]
@@ -332,17 +332,29 @@ def test_callsign_change_after_a_short_gap_does_not_split():
     assert fl.height == 1
 
 
-def test_leg_mark_of_the_source_splits():
+def test_leg_mark_of_the_source_splits_low_down():
     tr = Track()
-    tr.departure()
-    tr.phase(600, gs=250)
-    tr.phase(600, gs=250, leg_start=True)
+    tr.departure(cruise_alt=3000.0)
+    tr.phase(600, gs=150)
+    tr.phase(600, gs=150, leg_start=True)
     ids, fl = sortie_table(tr.frame())
     assert fl["start_reason"].to_list() == ["takeoff_observed", "leg_mark"]
     assert fl["end_reason"][0] == "leg_mark"
     # the reason sits on the first row of each sortie only
     firsts = ids.filter(pl.col(SPLIT_REASON).is_not_null())
     assert firsts[schema.FLIGHT_ID].to_list() == fl["flight_id"].to_list()
+
+
+def test_leg_mark_high_up_after_a_loiter_out_of_coverage_does_not_split():
+    # readsb marks a new leg after a long gap with little movement: an ISR aircraft that
+    # orbits out of coverage for an hour and comes back to the same place trips it
+    tr = Track()
+    tr.departure()
+    tr.phase(600, gs=250)
+    tr.phase(3600, gs=250, turn=0.5, emit=False)
+    tr.phase(600, gs=250, leg_start=True)
+    _, fl = sortie_table(tr.frame())
+    assert fl.height == 1
 
 
 def test_ground_flag_glitch_in_cruise_is_ignored():
@@ -411,9 +423,9 @@ def test_a_frozen_position_is_part_of_the_gap_for_the_speed_rule():
 def test_ids_are_unique_when_two_sorties_start_in_the_same_second():
     t = T0
     rows = [
-        {"time": t, "icao24": "abc123", "lat": 30.0, "lon": -120.0, "alt_baro": 30_000.0, "leg_start": False},
+        {"time": t, "icao24": "abc123", "lat": 30.0, "lon": -120.0, "alt_baro": 3_000.0, "leg_start": False},
         {"time": t + timedelta(milliseconds=500), "icao24": "abc123", "lat": 30.001, "lon": -120.0,
-         "alt_baro": 30_000.0, "leg_start": True},
+         "alt_baro": 3_000.0, "leg_start": True},
     ]
     obs = schema.conform(pl.DataFrame(rows), schema.OBSERVATIONS)
     ids, fl = sortie_table(obs)
@@ -552,3 +564,15 @@ def test_largest_gap_is_measured_inside_the_sortie_only():
     _, fl = sortie_table(tr.frame())
     assert fl.height == 2
     assert (fl["max_gap_s"] <= tr.step + 1e-6).all()
+
+
+def test_callsign_carried_over_from_the_last_flight_still_counts_as_a_change():
+    # transponders keep sending the previous flight's callsign for the first minutes
+    tr = Track(callsign="AAL11")
+    tr.departure()
+    tr.phase(600, gs=450)
+    tr.phase(3 * 3600, gs=450, turn=0.3, emit=False)
+    tr.phase(120, gs=450)  # still "AAL11"
+    tr.phase(600, gs=450, callsign="AAL481")
+    _, fl = sortie_table(tr.frame())
+    assert fl["start_reason"].to_list() == ["takeoff_observed", "gap_callsign_change"]

@@ -22,11 +22,15 @@ class SortieRules:
       low_alt_agl_ft, slow_gs_kt, near_airfield_km: "low and slow near an airfield" is a
         landing even without the ground flag (MLAT, transponders without a squat switch).
         Height above the airfield uses alt_geom when known (baro altitude is uncorrected for
-        local pressure and can be ~1,000 ft off), else alt_baro.
+        local pressure and can be ~1,000 ft off), else alt_baro. 1,000 ft rather than
+        1,500: a helicopter slowing down at 1,500 ft is still flying (a landing roll without
+        the ground flag sits near field elevation, give or take the pressure error).
         8 km: runway ends of big airports lie 5-7 km from the airfield's reference point.
       deck_alt_ft, deck_gs_kt, at_sea_min_km: below deck_alt_ft (above mean sea level) and
         slower than deck_gs_kt with no airfield within at_sea_min_km is a deck (carrier,
-        ship) landing; a ground state that far from any airfield is labelled "at_sea".
+        ship) landing; a ground state that far from any airfield is labelled "at_sea", and
+        so is one farther than near_airfield_km that drifted deck_drift_km or more while on
+        the ground (a ship under way, here within at_sea_min_km of an island airfield).
       Rows repeating one position exactly (resampled tracks and stale feeds repeat the last
       position while flags, speed and altitude drift) are taken as one state: on the ground
       if any of them is, since an aircraft in flight moves.
@@ -34,6 +38,11 @@ class SortieRules:
         a bounce, a slow final approach or garbage rows among taxiing ones, not a sortie.
       min_positions: an airborne stretch next to a ground state with fewer distinct
         positions than this shows no flight (garbage flags on a parked or taxiing aircraft).
+      leg_mark_max_alt_ft: the feed's own leg mark (readsb trace flag) splits an airborne
+        stretch only below this altitude on both sides of the mark. Higher up readsb marks a
+        new leg after a long gap with little movement, which an ISR aircraft loitering out of
+        coverage trips without landing; there the gap rules decide. (Marks on the ground, or
+        next to one, coincide with ground states, which split anyway.)
       observed_edge_s: a ground row within this many seconds of the first (last) airborne
         row means the take-off (landing) itself was observed.
 
@@ -58,10 +67,12 @@ class SortieRules:
         low (below low_alt_agl_ft) within near_airfield_km of an airfield; or (c) it
         reappears low and climbing within near_airfield_km of an airfield after being
         last seen descending. Ends above reappear_max_agl_ft never qualify.
-      callsign_gap_h: after a gap of at least this many hours, a different callsign
-        (last known before vs first known after) is a new sortie (gap_callsign_change):
-        a mission keeps its callsign, and a crew on a new sortie files a new one. A
-        callsign change without such a gap never splits. math.inf turns it off.
+      callsign_gap_h, callsign_window_s: after a gap of at least callsign_gap_h hours, a
+        callsign other than the last known one before the gap, heard within
+        callsign_window_s after it, is a new sortie (gap_callsign_change): a mission keeps
+        its callsign, and a crew on a new sortie files a new one (transponders often send
+        the previous flight's callsign for the first minutes). A callsign change without
+        such a gap never splits. math.inf turns it off.
     """
 
     # ground states
@@ -69,14 +80,16 @@ class SortieRules:
     glitch_agl_ft: float = 2_000.0
     glitch_vrate_fpm: float = 1_000.0
     glitch_window_s: float = 120.0
-    low_alt_agl_ft: float = 1_500.0
+    low_alt_agl_ft: float = 1_000.0
     slow_gs_kt: float = 80.0
     near_airfield_km: float = 8.0
     deck_alt_ft: float = 200.0
     deck_gs_kt: float = 50.0
     at_sea_min_km: float = 20.0
+    deck_drift_km: float = 3.0
     bounce_max_s: float = 60.0
     min_positions: int = 3
+    leg_mark_max_alt_ft: float = 10_000.0
     observed_edge_s: float = 300.0
     # gaps
     max_gap_h: float = 14.0
@@ -90,6 +103,7 @@ class SortieRules:
     reach_max_km: float = 100.0
     reappear_max_agl_ft: float = 20_000.0
     callsign_gap_h: float = 2.0
+    callsign_window_s: float = 900.0
     # vertical rate assumed when none is observed (to time a descent and a climb), ft/min
     default_vrate_fpm: float = 1_500.0
 

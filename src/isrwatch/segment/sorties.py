@@ -266,6 +266,12 @@ class _Rows:
         g = self.starts_idx
         return g[np.searchsorted(g, rows, "right") - 1]
 
+    def group_end_at(self, rows: np.ndarray) -> np.ndarray:
+        """Last row of each given row's aircraft."""
+        g = self.starts_idx
+        nxt = np.searchsorted(g, rows, "right")
+        return np.where(nxt < len(g), g[np.minimum(nxt, len(g) - 1)] - 1, self.n - 1)
+
     def dt_fresh_at(self, rows: np.ndarray) -> np.ndarray:
         """Seconds since the previous row's position first appeared, at rows that bring a new
         position; dt elsewhere (nan on an aircraft's first row). Feeds and resampled tracks
@@ -328,10 +334,7 @@ class _Rows:
         aircraft, -1 when none."""
         pos = np.searchsorted(mask_idx, rows, "left")
         found = np.where(pos < len(mask_idx), mask_idx[np.minimum(pos, len(mask_idx) - 1)], -1)
-        g = self.starts_idx
-        nxt = np.searchsorted(g, rows, "right")
-        group_end = np.where(nxt < len(g), g[np.minimum(nxt, len(g) - 1)] - 1, self.n - 1)
-        return np.where((found >= 0) & (found <= group_end), found, -1)
+        return np.where((found >= 0) & (found <= self.group_end_at(rows)), found, -1)
 
 
 def _nearest(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: float):
@@ -516,21 +519,31 @@ def _reappear_splits(r: _Rows, c: np.ndarray, index: AirfieldIndex, rules: Sorti
     return out
 
 
-def _callsign_changes(r: _Rows, rows: np.ndarray) -> np.ndarray:
-    """Of the rows after a gap, those whose first known callsign differs from the last known
-    one before the gap (rows without a callsign are skipped on both sides, never dropped)."""
+def _callsign_changes(r: _Rows, rows: np.ndarray, rules: SortieRules) -> np.ndarray:
+    """Of the rows after a gap, those where a callsign other than the last known one before
+    the gap is heard within callsign_window_s after it. (Transponders keep sending the last
+    flight's callsign for a while after take-off; rows without a callsign are skipped, never
+    dropped.)"""
     if len(rows) == 0:
         return rows
     callsign = r.df["callsign"]
     known = np.flatnonzero(callsign.is_not_null().to_numpy())
     before = r.last_where(known, rows - 1)
-    after = r.first_where(known, rows)
-    ok = (before >= 0) & (after >= 0)
-    if not ok.any():
-        return rows[:0]
-    a = callsign.gather(before[ok]).to_numpy()
-    b = callsign.gather(after[ok]).to_numpy()
-    return rows[ok][a != b]
+    rows, before = rows[before >= 0], before[before >= 0]
+    if len(rows) == 0:
+        return rows
+    # the rows heard within the window after each gap (at most 500 of them), in one gather
+    # (time is sorted within an aircraft only: search on (aircraft, time))
+    key = np.cumsum(~r.same) * 1e11 + (r.t - r.t.min())
+    end = np.searchsorted(key, key[rows] + rules.callsign_window_s, "right")
+    end = np.minimum(np.minimum(end, r.group_end_at(rows) + 1), rows + 500)
+    lengths = np.maximum(end - rows, 1)
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    idx = np.repeat(rows, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    heard = callsign.gather(idx)
+    last = callsign.gather(before).gather(owner)
+    other = (heard.is_not_null() & (heard != last)).fill_null(False).to_numpy()
+    return rows[np.bincount(owner[other], minlength=len(rows)) > 0]
 
 
 def _excursions(r: _Rows, speed: np.ndarray, rules: SortieRules) -> np.ndarray:
@@ -642,7 +655,7 @@ def assign_sorties(
             & (np.minimum(r.alt(long_gap), r.alt(long_gap - 1)) <= rules.reappear_max_agl_ft + _MAX_AIRFIELD_ELEV_FT)
         ]
     reappear = cand[_reappear_splits(r, cand, index, rules)]
-    callsign = _callsign_changes(r, long_gap[gap[long_gap] >= rules.callsign_gap_h * 3600.0])
+    callsign = _callsign_changes(r, long_gap[gap[long_gap] >= rules.callsign_gap_h * 3600.0], rules)
 
     # reason codes, in order of precedence: what was observed before what was inferred
     code = np.zeros(n, dtype=np.int8)
@@ -654,7 +667,13 @@ def assign_sorties(
     with np.errstate(invalid="ignore"):
         code[start] = np.where(after_ground & (r.dt[start] <= rules.observed_edge_s), 1, 2)
     # lowest precedence first: a higher one written later wins (never over a start above)
-    for k, hit in ((7, prev_airborne(np.flatnonzero(r.leg))), (6, callsign), (5, reappear), (4, endurance), (3, np.flatnonzero(speed))):
+    # the feed's leg marks between two airborne rows count only low down: up high they come
+    # from readsb's "long gap, little movement" rule, which an aircraft loitering out of
+    # coverage trips without landing
+    legs = prev_airborne(np.flatnonzero(r.leg))
+    with np.errstate(invalid="ignore"):
+        legs = legs[~((r.alt(legs) >= rules.leg_mark_max_alt_ft) | (r.alt(legs - 1) >= rules.leg_mark_max_alt_ft))]
+    for k, hit in ((7, legs), (6, callsign), (5, reappear), (4, endurance), (3, np.flatnonzero(speed))):
         code[hit] = k
 
     # a sortie first seen low over an airfield and not descending was seen taking off,
@@ -707,16 +726,33 @@ def _has_position(df: pl.DataFrame) -> np.ndarray:
     return ok
 
 
-def _label(index, lat, lon, observed, on_ground_state, rules: SortieRules) -> np.ndarray:
+def _label(index, lat, lon, observed, on_ground_state, drift_km, rules: SortieRules) -> np.ndarray:
     """Airfield of an observed take-off or landing: ICAO code within near_airfield_km;
-    "at_sea" for a ground state with no airfield within at_sea_min_km; else null."""
+    "at_sea" for a ground state with no airfield within at_sea_min_km, or one that drifted
+    deck_drift_km or more (a ship under way); else null."""
     radius = max(rules.near_airfield_km, rules.at_sea_min_km)
     found, icao, dist, _ = _nearest(index, lat, lon, radius)
     with np.errstate(invalid="ignore"):
         near = found & (dist <= rules.near_airfield_km)
-    return np.where(
-        observed & near, icao, np.where(observed & on_ground_state & ~found, AT_SEA, None)
-    )
+        sea = on_ground_state & ~near & (~found | (drift_km >= rules.deck_drift_km))
+    return np.where(observed & near, icao, np.where(observed & sea, AT_SEA, None))
+
+
+def _ground_drift_km(r: _Rows, in_sortie: np.ndarray, rows: np.ndarray, forward: bool) -> np.ndarray:
+    """How far the ground state holding each row moved from its first row to its last (km):
+    the run of rows in no sortie from the row backwards (forward=False) or onwards."""
+    if len(rows) == 0:
+        return np.zeros(0)
+    sortie_rows = np.flatnonzero(in_sortie)
+    if forward:
+        end = r.first_where(sortie_rows, rows)  # within the aircraft, or -1
+        end = np.where(end >= 0, end - 1, r.group_end_at(rows))
+        a, b = rows, np.maximum(end, rows)
+    else:
+        start = r.last_where(sortie_rows, rows)
+        start = np.where(start >= 0, start + 1, r.group_start_at(rows))
+        a, b = np.minimum(start, rows), rows
+    return haversine_km(r.lat[a], r.lon[a], r.lat[b], r.lon[b])
 
 
 def flights(
@@ -824,7 +860,8 @@ def flights(
     to_ground = prev_g & (r.dt[first] <= edge)
     to_obs = (start_reason == TAKEOFF_OBSERVED).to_numpy()
     to_row = np.where(to_ground, prev_row, first)
-    takeoff = _label(index, r.lat[to_row], r.lon[to_row], to_obs, to_ground, rules)
+    drift = np.where(to_ground, _ground_drift_km(r, in_sortie, to_row, forward=False), 0.0)
+    takeoff = _label(index, r.lat[to_row], r.lon[to_row], to_obs, to_ground, drift, rules)
 
     # landing: the ground row after; without one, the sortie ends (the data ends, goes
     # quiet, or a gap splits) with the aircraft low and not climbing over an airfield
@@ -839,7 +876,8 @@ def flights(
             & ~(r.vr_back(fresh) >= rules.climb_fpm)
         )
     ld_obs = ld_ground | seen_low
-    landing = _label(index, r.lat[ld_row], r.lon[ld_row], ld_obs, ld_ground, rules)
+    drift = np.where(ld_ground, _ground_drift_km(r, in_sortie, ld_row, forward=True), 0.0)
+    landing = _label(index, r.lat[ld_row], r.lon[ld_row], ld_obs, ld_ground, drift, rules)
     end_reason = np.where(
         ld_obs,
         LANDING_OBSERVED,
