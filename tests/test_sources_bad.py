@@ -423,3 +423,12 @@ def test_traffic_json_small_slices_gzip_and_escapes(tmp_path, monkeypatch):
     assert obs.height == 3000 and len(batches) == 6
     assert obs["callsign"].to_list()[::5] == ['a\\"},{\\"b'] * 600
     assert obs["time"].is_sorted()
+
+
+def test_globe_history_missing_part(tmp_path):
+    tar = g.globe_tar(tmp_path / "day.tar", _tar_members(8))
+    parts = g.split(tar, 3)
+    parts[1].unlink()
+    with pytest.raises(ReaderError) as exc:
+        list(read(parts[0]))
+    assert exc.value.reason == "missing_part" and ".ab" in exc.value.message

@@ -85,6 +85,13 @@ def open_raw(path: Path) -> BinaryIO:
     for p in parts:
         if not p.is_file():
             raise ReaderError("not_found", f"no such file: {p}")
+    if len(parts) > 1:
+        # parts are named aa, ab, ..., az, ba, ...: a gap means a part is missing
+        want = [chr(97 + i // 26) + chr(97 + i % 26) for i in range(len(parts))]
+        have = [p.name[-2:] for p in parts]
+        if have != want:
+            missing = next(w for w, h in zip(want, have) if w != h)
+            raise ReaderError("missing_part", f"{display_name(path)}: part .{missing} is missing")
     if len(parts) == 1:
         return open(parts[0], "rb")  # noqa: SIM115 - the caller closes it
     return io.BufferedReader(ConcatReader(parts), buffer_size=1 << 20)
