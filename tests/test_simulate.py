@@ -384,6 +384,36 @@ def test_reading_the_traces_back_gives_every_position_and_leg_mark(mexico):
     assert icaos == {a["icao24"] for a in truth.to_dict()["aircraft"]}
 
 
+def test_stored_rows_of_simulated_traces_say_simulated(tmp_path):
+    from isrwatch import store
+    from isrwatch.sources import read
+
+    simulate("stress-near-miss", tmp_path / "sim")
+    (trace,) = (tmp_path / "sim").rglob("trace_full_*.json")
+
+    def feeds(p):
+        return {f for b in read(p) for f in b.observations["feed"].unique().to_list()}
+
+    assert feeds(trace) == {f"SIMULATED:readsb:{trace.name}"}
+    con = store.open_store(tmp_path / "s.duckdb")
+    r = store.ingest(con, trace)
+    assert r.rows_stored > 100
+    stored = {f for (f,) in con.execute("SELECT DISTINCT feed FROM observations").fetchall()}
+    con.close()
+    assert stored == {f"SIMULATED:readsb:{trace.name}"}
+    # without the mark (or with a mark that is not true) the same trace is an ordinary readsb feed
+    doc = json.loads(gzip.decompress(trace.read_bytes()))
+    for mark in (None, "true", False):
+        if mark is None:
+            doc.pop("simulated")
+        else:
+            doc["simulated"] = mark
+        plain = tmp_path / "plain" / trace.name
+        plain.parent.mkdir(exist_ok=True)
+        plain.write_bytes(gzip.compress(json.dumps(doc).encode()))
+        assert feeds(plain) == {f"readsb:{trace.name}"}, mark
+
+
 # --- scenario files ------------------------------------------------------------------------------
 
 

@@ -57,11 +57,15 @@ def default_feed(path: str | Path, fmt: str) -> str:
     """"<provider>:<file name>", e.g. "readsb:trace_full_ac671b.json", "opensky:x.parquet".
 
     readsb aircraft.json files (key "aircraft") are "readsb:"; "ac" responses "adsbx-v2:".
+    A readsb trace marked "simulated": true is "SIMULATED:readsb:<file name>".
     """
     path = Path(path)
     provider = _PROVIDER.get(fmt, "file")
     if fmt == "aircraft_json" and aircraft_json.uses_aircraft_key(path):
         provider = "readsb"
+    if fmt == "readsb_trace" and readsb.is_simulated(path):
+        # isrwatch simulate's traces say "simulated": true; the stored rows must say so too
+        return f"SIMULATED:{provider}:{display_name(path)}"
     return f"{provider}:{display_name(path)}"
 
 

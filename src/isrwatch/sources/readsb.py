@@ -42,6 +42,24 @@ NCOLS = 14
 TRACE_NAME = re.compile(r"trace_(?:full|recent)_(~?[0-9a-fA-F]{6})\.json", re.IGNORECASE)
 _ROW_END = re.compile(rb"\]\s*,\s*\[")
 _PAD = [None] * NCOLS
+_TRACE_KEY = re.compile(rb'"trace"\s*:')
+
+
+def is_simulated(path: Path) -> bool:
+    """Whether a trace says "simulated": true among its top-level fields before the trace list
+    (where isrwatch simulate writes it); only the file's head is read."""
+    try:
+        head = io.head(Path(path), 1 << 14)
+    except OSError:
+        return False
+    m = _TRACE_KEY.search(head)
+    if m is None:
+        return False
+    try:
+        top = orjson.loads(head[: m.start()].rstrip().rstrip(b",") + b"}")
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(top, dict) and top.get("simulated") is True
 
 
 def _number(v: object) -> float | None:
