@@ -11,6 +11,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import msgspec
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -96,6 +97,51 @@ def test_any_trace_is_counted(icao, timestamp, rows, gz, batch_rows):
         total, error = check_batches(path, fmt="readsb_trace", batch_rows=batch_rows)
     assert error is None
     assert total == len(rows)
+
+
+opt_float = st.one_of(st.none(), st.floats(min_value=-1e5, max_value=1e5, allow_nan=False))
+well_typed_point = st.tuples(
+    st.floats(min_value=0, max_value=90000, allow_nan=False),
+    st.one_of(st.none(), st.floats(min_value=-95, max_value=95, allow_nan=False)),
+    st.one_of(st.none(), st.floats(min_value=-185, max_value=185, allow_nan=False)),
+    st.one_of(st.none(), st.just("ground"), st.integers(min_value=-1000, max_value=60000)),
+    opt_float,
+    opt_float,
+    st.integers(min_value=0, max_value=15),
+    st.one_of(st.none(), st.integers(min_value=-6000, max_value=6000)),
+    st.one_of(
+        st.none(),
+        st.fixed_dictionaries(
+            {}, optional={"flight": st.sampled_from(["", "  ", "RCH123  ", "<i>x</i>"]), "squawk": st.just("7700"), "nic": st.integers()}
+        ),
+    ),
+    st.sampled_from(["adsb_icao", "mlat", "tisb_trackfile", "other", "mode_s"]),
+    opt_float,
+    opt_float,
+    opt_float,
+    opt_float,
+).map(list)
+
+
+@SETTINGS
+@given(rows=st.lists(well_typed_point, min_size=1, max_size=60), batch_rows=st.integers(min_value=1, max_value=70))
+def test_well_typed_traces_read_the_same_on_both_paths(rows, batch_rows):
+    """Traces the typed fast path accepts give the same rows as the generic path."""
+    from isrwatch.sources import readsb
+
+    doc = {"icao": "a1b2c3", "timestamp": 1.7e9, "trace": rows}
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "t.json"
+        path.write_bytes(json.dumps(doc).encode())
+        fast = [b.observations for b in read(path, batch_rows=batch_rows)]
+        original = readsb._TYPED
+        try:
+            readsb._TYPED = msgspec.json.Decoder(list)  # never a TraceDoc: the generic path
+            slow = [b.observations for b in read(path, batch_rows=batch_rows)]
+        finally:
+            readsb._TYPED = original
+    assert pl.concat(fast).equals(pl.concat(slow))
+    assert sum(f.height for f in fast) <= len(rows)
 
 
 ac_entry = st.one_of(
