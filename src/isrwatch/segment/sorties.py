@@ -7,24 +7,29 @@ Decisions (see SortieRules for the thresholds):
   just above the sea away from any airfield (a deck) -- belong to no sortie: they keep
   flight_id = null. They are never dropped, so rows in = rows in sorties + ground rows.
   Taxiing, parking and the landing roll are therefore not part of a sortie's duration;
-  start and end are the first and last airborne positions.
+  start and end are the first and last airborne positions. A touch-and-go and a deck
+  landing are landings. Flag noise is smoothed first: repeats of a stale position, bounces,
+  garbage rows among taxiing ones, ground-flag glitches in flight (see _ground_states).
 - A sortie starts at the first airborne row of an aircraft in the table, after a ground
-  state, at a leg mark of the source (readsb's own leg flag), or after a gap the same
-  flight cannot explain (longer than any endurance, an impossible speed across it, or a
-  landing-and-take-off shape around it near an airfield). A coverage gap alone never
-  splits: ISR aircraft routinely vanish from receivers for an hour far offshore.
-- A callsign change never splits (unless hours out of coverage lie between the two), and
-  rows with a null callsign are kept. Rows without a position (or time) are kept too, in no
-  sortie; they decide nothing.
+  state, or after a gap the same flight cannot explain: longer than any endurance, an
+  impossible speed across it, a landing-and-take-off shape around it near an airfield, or
+  hours out of coverage followed by another callsign. A coverage gap alone never splits:
+  ISR aircraft routinely vanish from receivers for an hour far offshore. The source's own
+  leg marks (readsb's leg flag) split only low down: higher up readsb marks a leg after any
+  long gap with little movement, which a loitering aircraft trips without landing.
+- A callsign change within a sortie never splits, and rows with a null callsign are kept.
+  Rows without a position (or time) are kept too, in no sortie; they decide nothing.
 - flight_id is "<icao24>-<start %Y%m%dT%H%M%SZ>" of the sortie's first airborne row; the
   rare second sortie of one aircraft starting in the same second gets "-2", "-3", ...
   The input is sorted by (icao24, time, lat, lon), so the same rows in any order give the
   same ids.
 
 Everything is vectorised over the whole table: one sort, shifted columns compared within
-an aircraft, a cumulative sum of split flags for sortie numbers, and group-by for the
-flights table. Airfield look-ups go through a numpy index (segment.airfields), only for
-the few rows that need one.
+an aircraft, sortie numbers counted from the split flags, and reductions over each
+sortie's row range for the flights table. Each rule is tried only on the few rows that
+could meet it (a jump in position, a long gap, a slow row, a ground state's edges), found
+with whole-column comparisons. Airfield look-ups go through a numpy index
+(segment.airfields), only for those rows.
 """
 
 from __future__ import annotations
@@ -595,7 +600,7 @@ def assign_sorties(
     and null for ground-state rows (taxiing, parked, landing roll, deck): those are kept,
     never dropped. split_reason is set on the first row of each sortie (one of
     takeoff_observed, coverage_start, leg_mark, gap_endurance, gap_impossible_speed,
-    gap_reappears_climbing) and null elsewhere.
+    gap_reappears_climbing, gap_callsign_change) and null elsewhere.
 
     airfields: a table with icao, lat, lon, elevation_ft (default: every airfield in
     airportsdata). rules: SortieRules (defaults documented there).
