@@ -84,6 +84,8 @@ class AirfieldIndex:
         self.lat = af["lat"].to_numpy().astype(np.float64)
         self.lon = af["lon"].to_numpy().astype(np.float64)
         self.elev = af["elevation_ft"].fill_null(0.0).to_numpy().astype(np.float64)
+        # rank of each code in sorted order: ties in distance go to the first code, every run
+        self._code_rank = np.argsort(np.argsort(self.icao.astype(str), kind="stable"), kind="stable")
         # Copies shifted by +-360 degrees near the antimeridian so a search never wraps.
         near_am = np.abs(self.lon) > 170.0
         ids = np.concatenate([np.arange(len(self.lat)), np.flatnonzero(near_am)])
@@ -149,7 +151,7 @@ class AirfieldIndex:
         q, a, d = self.pairs_within(lat, lon, np.full(n, radius_km))
         if len(q):
             # sort by (query, distance, icao) so ties pick the same airfield every run
-            order = np.lexsort((self.icao[a].astype(str), d, q))
+            order = np.lexsort((self._code_rank[a], d, q))
             q, a, d = q[order], a[order], d[order]
             first = np.ones(len(q), dtype=bool)
             first[1:] = q[1:] != q[:-1]

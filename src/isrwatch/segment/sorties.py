@@ -537,12 +537,11 @@ def _callsign_changes(r: _Rows, rows: np.ndarray, rules: SortieRules) -> np.ndar
     rows, before = rows[before >= 0], before[before >= 0]
     if len(rows) == 0:
         return rows
-    # the rows heard within the window after each gap (at most 500 of them), in one gather
-    # (time is sorted within an aircraft only: search on (aircraft, time))
-    key = np.cumsum(~r.same) * 1e11 + (r.t - r.t.min())
-    end = np.searchsorted(key, key[rows] + rules.callsign_window_s, "right")
-    end = np.minimum(np.minimum(end, r.group_end_at(rows) + 1), rows + 500)
-    lengths = np.maximum(end - rows, 1)
+    # the rows heard within the window after each gap (at most 500 of them), in one gather;
+    # times increase within an aircraft, so those rows are a prefix of the next 500
+    ahead = np.minimum(rows[:, None] + np.arange(500), r.group_end_at(rows)[:, None])
+    within = r.t[ahead] <= (r.t[rows] + rules.callsign_window_s)[:, None]
+    lengths = np.maximum(np.minimum(within.sum(axis=1), r.group_end_at(rows) - rows + 1), 1)
     owner = np.repeat(np.arange(len(rows)), lengths)
     idx = np.repeat(rows, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     heard = callsign.gather(idx)
