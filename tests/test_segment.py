@@ -576,3 +576,12 @@ def test_callsign_carried_over_from_the_last_flight_still_counts_as_a_change():
     tr.phase(600, gs=450, callsign="AAL481")
     _, fl = sortie_table(tr.frame())
     assert fl["start_reason"].to_list() == ["takeoff_observed", "gap_callsign_change"]
+
+
+def test_partitions_by_aircraft_give_the_same_sorties_as_the_whole_table():
+    # the scale-out engine runs the stage on partitions of aircraft: the result must not change
+    obs = _OBS[1]
+    whole = assign_sorties(obs, airfields=AIRFIELDS)
+    parts = [assign_sorties(p, airfields=AIRFIELDS) for p in obs.partition_by("icao24")]
+    assert pl.concat(parts).sort(["icao24", "time"]).equals(whole)
+    assert pl.concat([flights(p, airfields=AIRFIELDS) for p in parts]).equals(flights(whole, airfields=AIRFIELDS))
