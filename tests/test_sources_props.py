@@ -213,11 +213,27 @@ record = st.fixed_dictionaries(
 )
 
 
+def _layout(records: list[dict], layout: str) -> bytes:
+    """traffic writes record arrays, JSON lines and pandas' column orientation."""
+    if layout == "lines":
+        return "".join(json.dumps(r) + "\n" for r in records).encode()
+    if layout == "columns":
+        keys = dict.fromkeys(k for r in records for k in r)
+        return json.dumps({k: {str(i): r.get(k) for i, r in enumerate(records)} for k in keys}).encode()
+    return json.dumps(records).encode()
+
+
 @SETTINGS
-@given(records=st.lists(record, min_size=1, max_size=30), gz=st.booleans())
-def test_any_traffic_records_are_counted_or_refused(records, gz):
+@given(
+    records=st.lists(record, min_size=1, max_size=30),
+    gz=st.booleans(),
+    layout=st.sampled_from(["array", "lines", "columns"]),
+)
+def test_any_traffic_records_are_counted_or_refused(records, gz, layout):
     # every record names the four required columns somewhere, or the file is refused whole
-    data = json.dumps(records).encode()
+    if layout == "columns" and not any(records):
+        layout = "array"  # {} is no table at all in column orientation
+    data = _layout(records, layout)
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "t.json"
         path.write_bytes(gzip.compress(data) if gz else data)

@@ -429,7 +429,7 @@ def _parse_or_salvage(body: bytes, path: Path) -> tuple[pl.DataFrame | None, Rea
             err_at = pos
             break
         records.append(rec)
-    df = pl.from_dicts(records, infer_schema_length=None) if records else None
+    df = records_frame(records) if records else None
     return df, ReaderError(
         "invalid_json",
         f"{path.name}: damaged JSON after {len(records)} records (near char {err_at} of the last slice): "
@@ -470,6 +470,26 @@ def _json_lines(path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:
         raise error
 
 
+def records_frame(records: list[dict]) -> pl.DataFrame:
+    """Records of any shape as a frame: a column per key (first seen first), values of mixed
+    types kept as text rather than refused."""
+    keys: dict[str, None] = {}
+    for r in records:
+        keys.update(dict.fromkeys(r))
+    cols = []
+    for k in keys:
+        values = [r.get(k) for r in records]
+        cols.append(_series(k, values))
+    return pl.DataFrame(cols) if cols else pl.DataFrame({"_no_fields": [None] * len(records)})
+
+
+def _series(name: str, values: list) -> pl.Series:
+    try:
+        return pl.Series(name, values, strict=False)
+    except Exception:  # Polars refuses some mixes of nested values
+        return pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String)
+
+
 def _lines_one_by_one(body: bytes, line_no: int) -> tuple[pl.DataFrame | None, list]:
     records: list[dict] = []
     rejects: list[tuple[str, str, int]] = []
@@ -485,7 +505,7 @@ def _lines_one_by_one(body: bytes, line_no: int) -> tuple[pl.DataFrame | None, l
             rejects.append(("invalid_json", clip(f"line {line_no + i + 1}: not a record: {line[:60]!r}"), 1))
             continue
         records.append(rec)
-    df = pl.from_dicts(records, infer_schema_length=None) if records else None
+    df = records_frame(records) if records else None
     return df, rejects
 
 
@@ -511,7 +531,7 @@ def _columns_orient(path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:
         pass
     data_cols = {}
     for name, colvals in doc.items():
-        data_cols[name] = pl.Series(name, [colvals.get(k) for k in index], strict=False)
-    yield pl.DataFrame(data_cols), []
+        data_cols[name] = _series(name, [colvals.get(k) for k in index])
+    yield (pl.DataFrame(data_cols) if data_cols else None), []
     if error is not None:
         raise error
