@@ -37,7 +37,8 @@ def _rows(traces: dict[str, dict]):
 @pytest.fixture(scope="module")
 def mexico(tmp_path_factory):
     out = tmp_path_factory.mktemp("mexico-2025")
-    truth = simulate("mexico-2025", out)
+    # the sorties alone: the civil background traffic has tests of its own (test_simulate_background)
+    truth = simulate("mexico-2025", out, background=False)
     return out, truth, _traces(out)
 
 

@@ -30,6 +30,11 @@ def _payload(truth) -> dict:
         "by_country": s["by_country"],
         "aois": s["aois"],
         "files": [f["path"] for f in d["files"]],
+        # civil traffic flown alongside (never among the sorties); null without it
+        "background": ({k: d["background"][k] for k in ("n_flights", "n_aircraft", "n_positions", "n_files")}
+                       | {"max_feed_gap_s": (d["background"]["feed_coverage"] or {}).get("max_gap_s"),
+                          "files": [f["path"] for f in d["background"]["files"]]}
+                       if d.get("background") else None),
     }
 
 
@@ -40,6 +45,8 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="Directory to write the traces and truth.json into."),
         seed: int = typer.Option(None, "--seed", min=0, help="Random seed (default: the scenario's own)."),
         list_bundled: bool = typer.Option(False, "--list", help="List the bundled scenarios and exit."),
+        no_background: bool = typer.Option(
+            False, "--no-background", help="Leave out the scenario's civil background traffic (its sorties only)."),
         json_out: bool = JsonOption,
     ) -> None:
         """Write SIMULATED readsb trace files of a scenario's flights, plus truth.json (never real data)."""
@@ -61,7 +68,7 @@ def register(app: typer.Typer) -> None:
             fail(f"--out {out} exists and is not a directory")
         try:
             sc = sim.load_scenario(scenario)
-            truth = sim.simulate(sc, out, seed=seed)
+            truth = sim.simulate(sc, out, seed=seed, background=not no_background)
         except sim.ScenarioError as exc:
             fail(str(exc))
         except OSError as exc:
@@ -73,6 +80,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"SIMULATED scenario {payload['scenario']!r} (seed {payload['seed']}): not real data")
         typer.echo(f"  {payload['n_sorties']} sorties by {payload['n_aircraft']} aircraft, "
                    f"{payload['n_positions']} positions in {payload['n_files']} trace files under {out}")
+        bg = payload["background"]
+        if bg:
+            typer.echo(f"  plus civil background traffic (not counted): {bg['n_flights']} flights by "
+                       f"{bg['n_aircraft']} aircraft, {bg['n_positions']} positions in {bg['n_files']} trace files")
         for iso3, c in payload["by_country"].items():
             within = ", ".join(f"{n} within {km} km" for km, n in c["within_km"].items())
             typer.echo(f"  {iso3}: {c['sorties_entered']} sorties entered its sovereign airspace; {within}")

@@ -6,6 +6,11 @@ noise, missing callsigns, imperfect leg marks), writes readsb ``trace_full_<hex>
 one per aircraft per UTC day) and ``truth.json``: sorties, take-off and landing, entries into
 every country's sovereign airspace computed on the true track, closest approaches, coverage gaps.
 
+A scenario may also declare civil ``background`` traffic (see ``simulate.background``): airliners
+received through the same receivers, so the feed is never silent for hours as a real one is not.
+Its traces are written alongside; truth.json lists it under "background", apart from the sorties,
+and it never changes a byte of the sorties' traces (``simulate(..., background=False)`` leaves it out).
+
 Same scenario and seed give byte-identical files. The true tracks do not depend on the seed (only
 what was received of them does), so the truth's sorties and entries are the same for every seed.
 
@@ -113,7 +118,8 @@ def _clean_previous(out_dir: Path) -> None:
     if prev.get("simulated") is not True:
         return
     root = out_dir.resolve()
-    for f in prev.get("files", []):
+    bg = prev.get("background") if isinstance(prev.get("background"), dict) else {}
+    for f in list(prev.get("files", [])) + list(bg.get("files", [])):
         p = (out_dir / str(f.get("path", ""))).resolve()
         if p.name.startswith("trace_full_") and root in p.parents and p.is_file():
             p.unlink()
@@ -247,8 +253,70 @@ def _summary(scenario: Scenario, sorties: list[dict], n_positions: int, files: l
     }
 
 
-def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, seed: int | None = None) -> GroundTruth:
-    """Write SIMULATED readsb traces of the scenario into out_dir, plus truth.json; return the truth."""
+def _background(scenario: Scenario, seed: int, out_dir: Path, military_times: list[np.ndarray]) -> dict:
+    """Fly and write the scenario's civil background traffic; its summary for truth.json."""
+    from isrwatch.simulate import background as bgm
+
+    bg = scenario.background
+    traffic = bgm.fly(scenario, seed)
+    files: list[dict] = []
+    n_positions = n_legs = 0
+    times = list(military_times)
+    for icao in sorted(traffic.observed):
+        rows = aircraft_rows(traffic.observed[icao], scenario, _rng(seed, scenario.name, "background", "legs", icao),
+                             stale_after_s=bg.sample_s[1] + 1.0)  # thinned by the writer, not stale
+        files.extend(write_traces(rows, traffic.aircraft[icao], scenario, out_dir))
+        n_positions += len(rows.obs["t"])
+        n_legs += sum(1 for m in rows.leg_marks if m["set"])
+        times.append(rows.obs["t"])
+    for f in files:
+        f["first"], f["last"] = utc(int(f["first"])), utc(int(np.ceil(f["last"])))
+    files.sort(key=lambda f: f["path"])
+    flown = traffic.flights
+    return {
+        "simulated": True,
+        "what": "civil flights a real feed also holds (airliners between real airports, random SIMULATED "
+                "addresses and callsigns); received through the same receivers; NOT surveillance sorties and "
+                "not counted in the summary",
+        "note": bg.note,
+        "start": utc(bg.start.timestamp()),
+        "end": utc(bg.end.timestamp()),
+        "n_flights": len(flown),
+        "n_flights_received": sum(1 for f in flown if f["n_positions"]),
+        "n_aircraft": len(traffic.aircraft),
+        "n_positions": n_positions,
+        "n_files": len(files),
+        "n_leg_marks_set": n_legs,
+        "airports": list(bg.airports),
+        "airlines": [a.prefix for a in bg.airlines],
+        "routes": traffic.routes,
+        "feed_coverage": _feed_coverage(scenario, times),
+        "flights": [bgm.flight_record(f) for f in flown],
+        "files": files,
+    }
+
+
+def _feed_coverage(scenario: Scenario, times: list[np.ndarray]) -> dict | None:
+    """The longest silence of the whole feed (every aircraft) inside the scenario's window."""
+    if scenario.window_start is None or scenario.window_end is None:
+        return None
+    ws, we = scenario.window_start.timestamp(), scenario.window_end.timestamp()
+    t = np.concatenate(times) if times else np.zeros(0)
+    t = np.sort(t[(t >= ws) & (t < we)])
+    edges = np.concatenate([[ws], t, [we]])
+    gaps = np.diff(edges)
+    i = int(np.argmax(gaps))
+    return {"max_gap_s": round(float(gaps[i]), 1), "from": utc(int(edges[i])), "to": utc(int(np.ceil(edges[i + 1]))),
+            "n_positions_in_window": int(len(t))}
+
+
+def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, seed: int | None = None,
+             background: bool = True) -> GroundTruth:
+    """Write SIMULATED readsb traces of the scenario into out_dir, plus truth.json; return the truth.
+
+    background: also fly the scenario's civil background traffic, if it declares any (its traces
+    are written alongside; truth.json lists it under "background", apart from the sorties).
+    """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     seed = scenario.seed if seed is None else int(seed)
@@ -267,6 +335,7 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, seed: int 
     files: list[dict] = []
     legs: list[dict] = []
     n_positions = 0
+    military_times: list[np.ndarray] = []
     for icao in sorted({s.icao24 for s in scenario.sorties}):
         ids = [s.id for s in scenario.sorties if s.icao24 == icao]
         obs_list = [observed[i] for i in ids if len(observed[i].t)]
@@ -276,6 +345,7 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, seed: int 
         ac = scenario.aircraft[icao]
         files.extend(write_traces(rows, ac, scenario, out_dir))
         n_positions += len(rows.obs["t"])
+        military_times.append(rows.obs["t"])
         legs.extend({"icao24": icao, **m, "time": utc(int(m["time"]))} for m in rows.leg_marks)
     for f in files:
         f["first"], f["last"] = utc(int(f["first"])), utc(int(np.ceil(f["last"])))
@@ -309,6 +379,8 @@ def simulate(scenario: Scenario | str | Path, out_dir: str | Path, *, seed: int 
         "sorties": sorties,
         "leg_marks": legs,
         "files": files,
+        "background": (_background(scenario, seed, out_dir, military_times)
+                       if background and scenario.background is not None else None),
     }
     data = json.loads(json.dumps(data, default=str))
     (out_dir / TRUTH_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -66,21 +66,31 @@ def _windows_mask(track: TrueTrack, windows, t_ref: float) -> np.ndarray:
     return m
 
 
-def reception(track: TrueTrack, ac: Aircraft, sortie: Sortie, scenario: Scenario, rng: np.random.Generator):
-    """Per true second: (adsb_ok, mlat_ok, edge_probability, cause)."""
+def horizon_ratio(lat: np.ndarray, lon: np.ndarray, alt_ft: np.ndarray, on_ground: np.ndarray,
+                  scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per position: distance to the best-placed receiver as a share of its reception range
+    (< 1: heard), and how many MLAT receivers hear it well enough to multilaterate."""
     cov = scenario.coverage
-    n = len(track.t)
-    h_ac = np.where(track.on_ground, 3.0, np.maximum(track.alt_ft * geo.FT_M, 3.0))
+    n = len(lat)
+    h_ac = np.where(on_ground, 3.0, np.maximum(alt_ft * geo.FT_M, 3.0))
     best = np.full(n, np.inf)
     n_mlat = np.zeros(n, np.int32)
     for r in scenario.receivers:
         rf = r.range_factor if r.range_factor is not None else cov.range_factor
         horizon = rf * 4.12 * (np.sqrt(r.antenna_m) + np.sqrt(h_ac))
-        d = geo.haversine_km(r.lat, r.lon, track.lat, track.lon)
+        d = geo.haversine_km(r.lat, r.lon, lat, lon)
         ratio = d / horizon
         best = np.minimum(best, ratio)
         if r.mlat:
             n_mlat += ratio < cov.mlat_range_factor
+    return best, n_mlat
+
+
+def reception(track: TrueTrack, ac: Aircraft, sortie: Sortie, scenario: Scenario, rng: np.random.Generator):
+    """Per true second: (adsb_ok, mlat_ok, edge_probability, cause)."""
+    cov = scenario.coverage
+    n = len(track.t)
+    best, n_mlat = horizon_ratio(track.lat, track.lon, track.alt_ft, track.on_ground, scenario)
     forced = _windows_mask(track, sortie.gaps, track.takeoff_time)
     adsb_off = _windows_mask(track, sortie.adsb_off, track.takeoff_time) | (not ac.adsb)
 

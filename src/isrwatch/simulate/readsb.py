@@ -91,13 +91,18 @@ def _leg_candidates(obs: dict) -> list[tuple[int, str]]:
     return out
 
 
-def aircraft_rows(observed: list[Observed], scenario: Scenario, rng: np.random.Generator) -> AircraftRows:
+def aircraft_rows(observed: list[Observed], scenario: Scenario, rng: np.random.Generator, *,
+                  stale_after_s: float | None = None) -> AircraftRows:
+    """One aircraft's rows with readsb's flags and leg marks. stale_after_s: a row after a longer
+    silence is flagged stale (default: the scenario's coverage.stale_after_s; inf: never, for
+    traces thinned by the writer rather than by reception)."""
     obs = _concat(observed)
     n = len(obs["t"])
     flags = np.zeros(n, np.int64)
+    stale_s = scenario.coverage.stale_after_s if stale_after_s is None else stale_after_s
     if n:
         el = np.diff(obs["t"], prepend=-1e12)
-        flags |= np.where(el > scenario.coverage.stale_after_s, FLAG_STALE, 0)
+        flags |= np.where(el > stale_s, FLAG_STALE, 0)
         flags |= np.where(obs["baro_missing"], FLAG_ALT_GEOM | FLAG_RATE_GEOM, 0)
     legs = []
     ground, sortie = obs["on_ground"], obs["sortie"]

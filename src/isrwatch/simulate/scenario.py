@@ -13,7 +13,11 @@ commented examples). Top-level keys:
 - ``ships``: moving decks {id, lat, lon, time, heading_deg, speed_kt};
 - ``sorties``: {id, icao24, callsigns, departure, route, arrival, gaps, adsb_off, wind?};
 - ``aois``: named polygons [[lon, lat], ...] whose presence the truth reports (not sovereignty);
-- ``truth``: {closest_to: [MEX], within_km: [30, 50, 100, 200], step_s: 1}.
+- ``truth``: {closest_to: [MEX], within_km: [30, 50, 100, 200], step_s: 1};
+- ``background``: civil traffic a real feed also holds (see :class:`Background` and
+  ``isrwatch.simulate.background``): {flights_per_hour: [24 rates by local hour], utc_offset_h,
+  airports: [ICAO...], airlines: [{prefix, country: US|MX, weight, types}], types, route_km,
+  avoid: [ISO3...], sample_s, taxi_min, turnaround_min, schedule_jitter, start, end, note}.
 
 Route elements: ``{lat, lon, alt_ft[, tas_kt]}`` (great-circle leg to a waypoint),
 ``{orbit: {lat, lon, radius_km, minutes, alt_ft[, clockwise, tas_kt]}}``,
@@ -212,6 +216,48 @@ class TruthOptions:
     step_s: int = 1
 
 
+# ICAO 24-bit address blocks background airlines draw their (random, simulated) addresses from
+CIVIL_HEX_BLOCKS = {
+    "US": (0xA00001, 0xADF7C7),  # the N-number range of the US block (N1 ... N99999)
+    "MX": (0x0D0000, 0x0D7FFF),  # Mexico's block
+}
+
+
+@dataclass(frozen=True)
+class Airline:
+    prefix: str  # ICAO airline designator, the callsign prefix (AAL, SWA, AMX, ...)
+    country: str  # whose address block its aircraft use (a CIVIL_HEX_BLOCKS key, or hex_range)
+    hex_range: tuple[int, int]
+    weight: float = 1.0  # share of the fleet
+    types: tuple[str, ...] = ()  # ICAO type designators; empty: the background's types
+
+
+@dataclass(frozen=True)
+class Background:
+    """Civil traffic flown alongside the scenario's sorties (never counted among them).
+
+    Departures follow a timetable: ``flights_per_hour`` (24 rates, by local hour of day,
+    local = UTC + utc_offset_h) is the rate; the k-th departure falls where the cumulative
+    rate reaches k + 1/2, moved by up to +-schedule_jitter/2 of a slot. Every rate must be
+    above zero (a real feed is never silent: red-eyes and night cargo fly).
+    """
+
+    flights_per_hour: tuple[float, ...]
+    airports: tuple[str, ...]
+    airlines: tuple[Airline, ...]
+    types: tuple[str, ...] = ("B738", "A320", "A321", "B739", "E75L")
+    utc_offset_h: float = 0.0
+    route_km: tuple[float, float] = (300.0, 3000.0)  # great-circle length of the routes flown
+    avoid: tuple[str, ...] = ()  # ISO3: routes whose great circle enters their sovereign area are not flown
+    sample_s: tuple[float, float] = (30.0, 60.0)  # trace spacing (coarser than readsb's: smaller output)
+    taxi_min: tuple[float, float] = (5.0, 14.0)
+    turnaround_min: tuple[float, float] = (35.0, 80.0)
+    schedule_jitter: float = 0.8
+    start: dt.datetime | None = None  # first departure (default: 4 h before the window starts)
+    end: dt.datetime | None = None  # last departure (default: the window's end)
+    note: str | None = None
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -233,6 +279,7 @@ class Scenario:
     truth: TruthOptions
     simulated: bool = True
     path: Path | None = field(default=None, compare=False)
+    background: Background | None = None
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -460,12 +507,94 @@ def _sortie(s: Any, where: str, aircraft: dict, ships: dict) -> Sortie:
     )
 
 
+def _background(b: Any, where: str, ws: dt.datetime | None, we: dt.datetime | None) -> Background:
+    b = _mapping(b, where)
+    _check_keys(b, where, {"flights_per_hour", "utc_offset_h", "airports", "airlines", "types", "route_km",
+                           "avoid", "sample_s", "taxi_min", "turnaround_min", "schedule_jitter", "start", "end",
+                           "note"}, {"flights_per_hour", "airports", "airlines"})
+    rates = b["flights_per_hour"]
+    if (not isinstance(rates, list) or len(rates) != 24
+            or not all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in rates)):
+        raise _err(where, "flights_per_hour must be a list of 24 numbers (flights per hour, by local hour 0-23)")
+    if min(rates) <= 0:
+        raise _err(where, "every hour's rate in flights_per_hour must be above 0: a real feed is never silent "
+                          "(red-eyes and night cargo fly); give a small rate instead")
+    airports = b["airports"]
+    if not isinstance(airports, list) or len(airports) < 2:
+        raise _err(where, "airports must list at least two ICAO codes")
+    airports = tuple(dict.fromkeys(str(a).strip().upper() for a in airports))
+    from isrwatch.simulate.flightpath import airfield
+
+    for a in airports:
+        airfield(a)  # ScenarioError naming the code when airportsdata does not know it
+    default_types = b.get("types", list(Background.types))
+    if not isinstance(default_types, list) or not default_types:
+        raise _err(where, "types must be a non-empty list of ICAO type designators")
+    default_types = tuple(str(t).strip().upper() for t in default_types)
+    raw = b["airlines"]
+    if not isinstance(raw, list) or not raw:
+        raise _err(where, "airlines must be a non-empty list of {prefix, country, weight, types}")
+    airlines = []
+    for i, a in enumerate(raw):
+        wh = f"{where}.airlines[{i}]"
+        if isinstance(a, str):
+            a = {"prefix": a}
+        a = _mapping(a, wh)
+        _check_keys(a, wh, {"prefix", "country", "hex_range", "weight", "types", "note"}, {"prefix"})
+        prefix = str(a["prefix"]).strip().upper()
+        if not (3 <= len(prefix) <= 4 and prefix.isalnum()):
+            raise _err(wh, f"prefix must be a 3-letter airline designator, got {a['prefix']!r}")
+        country = str(a.get("country", "US")).strip().upper()
+        if "hex_range" in a:
+            hr = a["hex_range"]
+            if not (isinstance(hr, list) and len(hr) == 2):
+                raise _err(wh, f"hex_range must be [low, high] 6-hex-digit addresses, got {hr!r}")
+            lo, hi = (int(_icao24(x, wh), 16) for x in hr)
+            if lo > hi:
+                raise _err(wh, "hex_range low is above high")
+        elif country in CIVIL_HEX_BLOCKS:
+            lo, hi = CIVIL_HEX_BLOCKS[country]
+        else:
+            raise _err(wh, f"no address block known for country {country!r} (known: "
+                           f"{', '.join(CIVIL_HEX_BLOCKS)}); give hex_range: [low, high]")
+        types = a.get("types")
+        if types is not None and (not isinstance(types, list) or not types):
+            raise _err(wh, "types must be a non-empty list")
+        airlines.append(Airline(prefix, country, (lo, hi), _num(a, "weight", wh, default=1.0, lo=0.0),
+                                tuple(str(t).strip().upper() for t in types) if types else ()))
+    if sum(a.weight for a in airlines) <= 0:
+        raise _err(where, "airline weights add up to 0")
+    route = _pair(b["route_km"], where, "route_km") if "route_km" in b else Background.route_km
+    jitter = _num(b, "schedule_jitter", where, default=0.8, lo=0.0, hi=1.0)
+    start = _time(b["start"], where + ".start") if "start" in b else (ws - dt.timedelta(hours=4) if ws else None)
+    end = _time(b["end"], where + ".end") if "end" in b else we
+    if start is None or end is None:
+        raise _err(where, "give start and end (or a scenario window) for the background traffic")
+    if end <= start:
+        raise _err(where, "background end is not after its start")
+    avoid = b.get("avoid") or []
+    if not isinstance(avoid, list):
+        raise _err(where, "avoid must be a list of ISO3 country codes")
+    sample = _pair(b["sample_s"], where, "sample_s") if "sample_s" in b else Background.sample_s
+    if sample[0] < 1:
+        raise _err(where, "sample_s must be at least 1 second")
+    return Background(
+        flights_per_hour=tuple(float(r) for r in rates), airports=airports, airlines=tuple(airlines),
+        types=default_types, utc_offset_h=_num(b, "utc_offset_h", where, default=0.0, lo=-14, hi=14),
+        route_km=route, avoid=tuple(str(x).strip().upper() for x in avoid), sample_s=sample,
+        taxi_min=_pair(b["taxi_min"], where, "taxi_min") if "taxi_min" in b else Background.taxi_min,
+        turnaround_min=(_pair(b["turnaround_min"], where, "turnaround_min") if "turnaround_min" in b
+                        else Background.turnaround_min),
+        schedule_jitter=jitter, start=start, end=end, note=b.get("note"),
+    )
+
+
 def parse_scenario(doc: Any, path: Path | None = None) -> Scenario:
     """Validate a parsed YAML document into a Scenario (ScenarioError says what and where)."""
     where = str(path) if path else "scenario"
     doc = _mapping(doc, where)
     top = {"name", "title", "description", "simulated", "feed", "seed", "window", "sources", "receivers",
-           "coverage", "wind", "aircraft", "ships", "sorties", "aois", "truth"}
+           "coverage", "wind", "aircraft", "ships", "sorties", "aois", "truth", "background"}
     _check_keys(doc, where, top, {"name", "simulated", "aircraft", "sorties"})
     if doc.get("simulated") is not True:
         raise _err(where, "a scenario must say simulated: true (its output is never real data)")
@@ -571,10 +700,14 @@ def parse_scenario(doc: Any, path: Path | None = None) -> Scenario:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise _err(where, f"seed must be a non-negative integer, got {seed!r}")
 
+    background = (_background(doc["background"], where + ".background", ws, we)
+                  if doc.get("background") is not None else None)
+
     return Scenario(
         name=name, title=title, description=description, feed=feed, seed=seed, window_start=ws, window_end=we,
         sources=tuple(sources), receivers=tuple(receivers), coverage=coverage, wind_from_deg=wf, wind_kt=wk,
         aircraft=aircraft, ships=ships, sorties=tuple(sorties), aois=tuple(aois), truth=truth, path=path,
+        background=background,
     )
 
 
