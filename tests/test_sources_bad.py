@@ -432,3 +432,19 @@ def test_globe_history_missing_part(tmp_path):
     with pytest.raises(ReaderError) as exc:
         list(read(parts[0]))
     assert exc.value.reason == "missing_part" and ".ab" in exc.value.message
+
+
+def test_generic_csv_late_ground_altitude(tmp_path, monkeypatch):
+    """A value of another type far into the file (after the first block) is read, not refused."""
+    from isrwatch.sources import io as sio
+
+    monkeypatch.setattr(sio, "CHUNK", 64 << 10)
+    lines = ["time,icao24,lat,lon,altitude"]
+    lines += [f"{g.T0 + i},ae1234,35.0,{-120.0 + i * 1e-4},{1000 + i}" for i in range(20_000)]
+    lines.append(f"{g.T0 + 20_000},ae1234,35.0,-118.0,ground")
+    path = g.write(tmp_path / "late.csv.gz", ("\n".join(lines) + "\n").encode(), gz=True)
+    obs, rej, _, batches, error = collect(path)
+    assert error is None and rej.height == 0
+    assert obs.height == 20_001
+    last = obs.row(-1, named=True)
+    assert last["on_ground"] and last["alt_baro"] is None

@@ -12,6 +12,7 @@ observations one to one. traffic also writes pandas' column orientation
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections import deque
@@ -136,14 +137,25 @@ def parquet_columns(path: Path) -> list[str]:
 
 
 def csv_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
-    """CSV (plain or gzip) in record batches via pyarrow's streaming reader."""
+    """CSV (plain or gzip) in record batches via pyarrow's streaming reader.
+
+    Every column is read as text and converted by the readers: types guessed from the first
+    block would refuse a later "ground" in an altitude column and lose the rest of the file.
+    """
+    head = io.head(path, 1 << 16).decode("utf-8", "replace").lstrip("\ufeff")
+    try:
+        names = next(csv.reader([head.split("\n", 1)[0].rstrip("\r")]))
+    except (StopIteration, csv.Error):
+        names = []
     stream = _ChunkStream(io.chunks(path))
     try:
         reader = pacsv.open_csv(
             stream,
-            read_options=pacsv.ReadOptions(block_size=4 << 20),
+            read_options=pacsv.ReadOptions(block_size=io.CHUNK),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True, column_types=dict.fromkeys(names, pa.string())
+            ),
         )
         pending: list[pl.DataFrame] = []
         have = 0
