@@ -448,3 +448,12 @@ def test_generic_csv_late_ground_altitude(tmp_path, monkeypatch):
     assert obs.height == 20_001
     last = obs.row(-1, named=True)
     assert last["on_ground"] and last["alt_baro"] is None
+
+
+def test_globe_history_tar_gz(tmp_path):
+    tar = g.globe_tar(tmp_path / "day.tar", _tar_members(4), gz_members=False)
+    tgz = g.write(tmp_path / "day.tar.gz", tar.read_bytes(), gz=True)
+    assert detect_format(tgz) == "globe_history_tar"
+    obs, rej, _, _, error = collect(tgz)
+    assert error is None and rej.height == 0
+    assert obs.height == sum(50 + i for i in range(4))
