@@ -308,7 +308,7 @@ def airspace_events(
             gdi = np.full(len(seg), -1, dtype=np.int64)
             if ins.any():
                 si = np.flatnonzero(ins)
-                g, i, _ = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
+                g, i, _ = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True, exact_all=True)
                 step = (hi - lo) / (GAP_SAMPLES - 1)
                 f_best = np.zeros(len(seg))
                 f_best[g] = lo[g] + (si[i] - g * GAP_SAMPLES) * step[g]
@@ -319,7 +319,7 @@ def airspace_events(
                 sx, sy, st, sg, ins = _sample(seg, lo2, hi2, x0, y0, x1, y1, t, dt, idx)
                 ins &= has[sg]
                 si = np.flatnonzero(ins)
-                g, i, d = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
+                g, i, d = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True, exact_all=True)
                 gdepth[g] = d
                 gdi[g] = si[i]
             mid = np.where(gdi >= 0, gdi, np.arange(len(seg)) * GAP_SAMPLES + GAP_SAMPLES // 2)

@@ -219,6 +219,26 @@ class BoundaryDistance:
             d[sel[idx[0]]] = dist
         return d, px, py, inv, trees
 
+    def _nearest_approx(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest boundary point (lon, lat) per point, found in the tile frames (no refinement:
+        good enough for a cache cell's estimate, which only has to be a boundary point)."""
+        px, py, inv, trees = self._project(lon, lat)
+        bx = np.full(len(lon), np.nan)
+        by = np.full(len(lon), np.nan)
+        tx = np.floor(lon / TILE_DEG).astype(np.int64)
+        ty = np.floor(lat / TILE_DEG).astype(np.int64)
+        for j, tree in enumerate(trees):
+            sel = np.flatnonzero(inv == j)
+            idx = tree.query_nearest(shapely.points(px[sel], py[sel]), all_matches=False)
+            pt, seg = sel[idx[0]], idx[1]
+            ends = shapely.get_coordinates(tree.geometries[seg]).reshape(-1, 2, 2)
+            ax, ay, vx, vy = ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0] - ends[:, 0, 0], ends[:, 1, 1] - ends[:, 0, 1]
+            vv = vx * vx + vy * vy
+            t = np.clip(((px[pt] - ax) * vx + (py[pt] - ay) * vy) / np.where(vv > 0, vv, 1.0), 0.0, 1.0)
+            _, back = aeqd((tx[sel[0]] + 0.5) * TILE_DEG, min(max((ty[sel[0]] + 0.5) * TILE_DEG, -89.0), 89.0))
+            bx[pt], by[pt] = back.transform(ax + t * vx, ay + t * vy)
+        return bx, by
+
     def approx_km(self, lon, lat) -> np.ndarray:
         """Distance estimate (km) from the tile projections, for ranking points."""
         lon = np.asarray(lon, float)
@@ -246,7 +266,7 @@ class BoundaryDistance:
             new = np.unique(key[~found])
             cx = (new % (360 * per) + 0.5) / per - 180.0
             cy = (new // (360 * per) + 0.5) / per - 90.0
-            _, bx, by = self.distance(cx, cy)
+            bx, by = self._nearest_approx(cx, cy)
             if len(self._ck) + len(new) > MAX_CACHED_CELLS:
                 self._ck, self._cbx, self._cby = np.empty(0, np.int64), np.empty(0), np.empty(0)
             keys = np.concatenate([self._ck, new])
