@@ -383,3 +383,19 @@ def test_real_coastal_tracks_match_exact_test(shared):
     land = shapely.contains_xy(regions.land(), obs["lon"].to_numpy(), obs["lat"].to_numpy())
     assert (out["over_land"].to_numpy() == land).all()
     assert 0 < land.sum() < len(land)  # some over land, some over the sea
+
+
+def test_antimeridian_segment_not_drawn_the_long_way():
+    # two positions either side of 180°: the short way crosses no land box at 0°-1°E; the long
+    # way round (a 359° wide segment) would cross it if it were drawn
+    wide = shapely.box(0.0, -1.0, 1.0, 1.0)
+    ev = airspace_events(flight("AM", [(179.9, 0.0), (-179.9, 0.0)]), wide, region_id="wide")
+    assert ev["entered"].to_list() == [False]
+
+
+def test_bare_geometry_cache_is_not_fooled_by_a_reused_id():
+    for k in range(5):
+        box = shapely.box(10.0 + k, 10.0, 11.0 + k, 11.0)
+        ev = airspace_events(flight("R", [(10.5 + k, 10.5)]), box, region_id="same-id")
+        assert ev["entered"].to_list() == [True]
+        del box

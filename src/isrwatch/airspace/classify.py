@@ -37,21 +37,24 @@ def land_index() -> PolygonIndex:
     return PolygonIndex(regions.land_parts())
 
 
-_REGION_INDEX: dict[tuple[str, int], PolygonIndex] = {}
+# keyed by id and geometry identity; the geometry is kept with its index so its id() cannot be
+# reused by another geometry while the entry lives
+_REGION_INDEX: dict[tuple[str, int], tuple[object, PolygonIndex]] = {}
 
 
 def region_index(region: Region | shapely.Geometry, region_id: str | None = None) -> PolygonIndex:
     """A cached point index for one region (keyed by id and geometry identity)."""
     geom = region.geometry if isinstance(region, Region) else region
     key = (region.id if isinstance(region, Region) else (region_id or ""), id(geom))
-    idx = _REGION_INDEX.get(key)
+    hit = _REGION_INDEX.get(key)
+    idx = hit[1] if hit is not None and hit[0] is geom else None
     if idx is None:
         parts = shapely.get_parts(geom)
         parts = parts[[p.geom_type in ("Polygon", "MultiPolygon") for p in parts]] if len(parts) else parts
         idx = PolygonIndex(parts)
         if len(_REGION_INDEX) > 32:
             _REGION_INDEX.clear()
-        _REGION_INDEX[key] = idx
+        _REGION_INDEX[key] = (geom, idx)
     return idx
 
 

@@ -9,7 +9,7 @@ Definitions (printed with results, so counts can be reconciled):
 - Within a flight consecutive positions are joined by straight segments in lon/lat. With
   max_gap_s set, segments longer than that are not drawn: nothing is inferred across them
   (no crossing time, no gap-only entry), and inside positions on either side of such a gap are
-  separate entries.
+  separate entries. Segments crossing the antimeridian are not drawn either.
 - An "observed" entry is a maximal run of consecutive positions inside the region; it enters on
   the segment before the run and exits on the segment after it. The crossing times are
   interpolated linearly in time at the point where that segment crosses the boundary (found by
@@ -47,17 +47,18 @@ MAX_REFINE_ROUNDS = 4
 ESTIMATE_SLACK_KM = 5.0  # candidates: estimate within this of the group's best estimate
 GAP_SAMPLES = 32  # points sampled along a gap-only line's inside part for depth / over_land (twice)
 
-_DIST: dict[tuple[str, int], BoundaryDistance] = {}
+_DIST: dict[tuple[str, int], tuple[object, BoundaryDistance]] = {}  # geometry kept: see classify
 
 
 def _boundary_distance(region: Region) -> BoundaryDistance:
     key = (region.id, id(region.geometry))
-    bd = _DIST.get(key)
-    if bd is None:
-        bd = BoundaryDistance(region.geometry)
-        if len(_DIST) > 16:
-            _DIST.clear()
-        _DIST[key] = bd
+    hit = _DIST.get(key)
+    if hit is not None and hit[0] is region.geometry:
+        return hit[1]
+    bd = BoundaryDistance(region.geometry)
+    if len(_DIST) > 16:
+        _DIST.clear()
+    _DIST[key] = (region.geometry, bd)
     return bd
 
 
@@ -219,7 +220,9 @@ def airspace_events(
     # segments i -> i+1
     same = fcode[1:] == fcode[:-1]
     dt = (t[1:] - t[:-1]).astype(np.float64)
-    drawn = same.copy()
+    # a segment more than 180° of longitude wide would be drawn the long way round: it crosses
+    # the antimeridian, and nothing is inferred along it
+    drawn = same & (np.abs(lon[1:] - lon[:-1]) <= 180.0)
     if max_gap_s is not None:
         drawn &= dt <= max_gap_s * 1e6
     a_in, b_in = inside[:-1], inside[1:]
