@@ -319,3 +319,8 @@ def test_closest_approaches_are_capped_per_region(inputs, monkeypatch):
     assert ctx["near_more"] == {"Mexico": 2}
     page = report_html.render(ctx)
     assert "2 more flights stayed farther from Mexico" in page
+
+
+def test_headline_separates_observed_entries_from_gap_only_lines(page):
+    # one observed entry and one resting only on a line across a gap: the headline must not add them up
+    assert "<b>1</b><span>airspace entries on observed positions (+1 only across a coverage gap)</span>" in page

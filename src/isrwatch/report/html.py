@@ -486,6 +486,8 @@ def build_context(
             "regions": region_rows,
             "lead": _lead(ft.height, ft["icao24"].n_unique() if ft.height else 0, _fmt_time(t0), _fmt_time(t1), region_rows),
             "n_entries": len(entries_rows),
+            "n_entries_observed": sum(1 for r in entries_rows if r["basis"] == "observed"),
+            "n_entries_gap_only": sum(1 for r in entries_rows if r["basis"] == "gap_only"),
         },
         "map": {
             "width": proj.width,
