@@ -457,3 +457,17 @@ def test_globe_history_tar_gz(tmp_path):
     obs, rej, _, _, error = collect(tgz)
     assert error is None and rej.height == 0
     assert obs.height == sum(50 + i for i in range(4))
+
+
+def test_traffic_json_damage_early_in_a_big_file(tmp_path, monkeypatch):
+    """Damage in the middle stops reading soon after it, keeping the records before it."""
+    from isrwatch.sources import io as sio
+
+    monkeypatch.setattr(sio, "CHUNK", 16 << 10)
+    recs = g.traffic_records(20_000)
+    text = json.dumps(recs, separators=(",", ":"))
+    i = text.index('{"timestamp":%d' % recs[500]["timestamp"])
+    path = g.write(tmp_path / "f.json", (text[:i] + '{"timestamp":}' + text[i:]).encode())
+    obs, _, _, _, error = collect(path)
+    assert error is not None and error.reason == "invalid_json"
+    assert obs.height == 500

@@ -225,6 +225,8 @@ def read_table(path: Path, fmt: str, batch_rows: int, mapping: dict | None) -> I
 # ---------------------------------------------------------------- traffic JSON
 
 _RECORD_SEP = re.compile(rb"\}\s*,\s*\{")
+JSON_THREADS = 2  # slices parsed at once (Polars drops the GIL while parsing)
+MAX_JOINS = 4  # slices joined to mend a cut inside a string before the text is called damaged
 
 
 def read_traffic_json(path: Path, batch_rows: int, mapping: dict | None = None) -> Iterator[Piece]:
@@ -279,12 +281,12 @@ def _parse_records(text: bytes) -> pl.DataFrame:
 def _record_slices(path: Path) -> Iterator[tuple[bytes, str | None]]:
     """The records of a JSON array as slices of text cut between two records: (slice, last).
 
-    A checked slice (last None) is a JSON array of whole records, cut at "},{" outside strings
-    (an even number of unescaped quotes before the cut), so it parses on its own when the file
-    is valid. "end" marks what is left at the end of the file, "cut" what is left when the
-    gzip stream breaks off; both are bare record text, unchecked.
+    A slice (last None) is a JSON array cut at the last "},{" of a chunk. That cut may fall
+    inside a string; the slice then fails to parse (its last string never closes) and is
+    joined with the next one. "end" marks what is left at the end of the file, "cut" what is
+    left when the gzip stream breaks off; both are bare record text.
     """
-    carry = b""  # text after the last cut: starts with a record, outside strings
+    carry = b""  # text after the last cut: starts with a record
     started = False
     for chunk in _chunks_then_error(path):
         if isinstance(chunk, ReaderError):
@@ -300,7 +302,7 @@ def _record_slices(path: Path) -> Iterator[tuple[bytes, str | None]]:
                 raise ReaderError("invalid_json", f"{path.name}: expected a JSON array")
             chunk = chunk[1:]
             started = True
-        cut = _last_boundary(chunk, _quote_parity(carry))
+        cut = _last_boundary(chunk)
         if cut is None:
             carry += chunk
             continue
@@ -323,55 +325,82 @@ def _record_array(path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:
     """A JSON array of flat records, parsed by Polars slice by slice, two slices at a time.
 
     Decompression and cutting run in one helper thread, parsing in two more (Polars drops the
-    GIL), and frames come out in file order. Damage: the records before it are kept, then
-    ReaderError("invalid_json"), or the gzip error that caused it.
+    GIL), and frames come out in file order. A slice that does not parse alone is joined with
+    the next and parsed again; damage that no join mends keeps the records before it, then
+    raises ReaderError("invalid_json"), or the gzip error that caused it.
     """
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="isrwatch-json")
+    pool = ThreadPoolExecutor(max_workers=JSON_THREADS, thread_name_prefix="isrwatch-json")
     inflight: deque = deque()
+    pending: list[bytes] = []  # a slice that failed alone, waiting for the next one
+
+    joins = 0
+
+    def resolve() -> Iterator[tuple[pl.DataFrame | None, list]]:
+        nonlocal joins
+        text, fut = inflight.popleft()
+        if pending:
+            fut.cancel()
+            text = pending.pop()[:-1] + b"," + text[1:]
+            joins += 1
+            try:
+                df = _parse_records(text)
+            except Exception:
+                if joins >= MAX_JOINS:
+                    # no string is that long: this is damage, not an unlucky cut
+                    df, err = _parse_or_salvage(text[1:-1], path)
+                    if df is not None:
+                        yield df, []
+                    raise err or ReaderError("invalid_json", f"{path.name}: damaged JSON") from None
+                pending.append(text)
+                return
+            joins = 0
+            yield df, []
+            return
+        try:
+            df = fut.result()
+        except Exception:
+            pending.append(text)
+            return
+        yield df, []
+
+    def rest(body: bytes, cut: bool) -> Iterator[tuple[pl.DataFrame | None, list]]:
+        while inflight:
+            yield from resolve()
+        body = body.rstrip()
+        closed = body.endswith(b"]")
+        if closed:
+            body = body[:-1].rstrip()
+        if pending:
+            head = pending.pop()[1:-1]
+            body = head + b"," + body if body else head
+        yield from _last_slice(body, closed, path, cut)
+
     slices = io.prefetch(_record_slices(path), depth=2)
     try:
-        try:
-            for body, last in slices:
-                if last:
-                    while inflight:
-                        yield from _result(inflight.popleft(), path)
-                    yield from _last_slice(body, path, cut=last == "cut")
-                    continue
-                inflight.append((body, pool.submit(_parse_records, body)))
-                while len(inflight) > 2:
-                    yield from _result(inflight.popleft(), path)
-        except ReaderError:
-            # a cut gzip stream: the slices parsed so far are good; report the cut after them
-            while inflight:
-                yield from _result(inflight.popleft(), path)
-            raise
-        while inflight:
-            yield from _result(inflight.popleft(), path)
+        while True:
+            try:
+                text, last = next(slices)
+            except StopIteration:
+                break
+            except ReaderError:
+                # a cut gzip stream: keep every record before the cut, then report it
+                yield from rest(b"", cut=True)
+                raise
+            if last:
+                yield from rest(text, cut=last == "cut")
+                continue
+            inflight.append((text, pool.submit(_parse_records, text)))
+            while len(inflight) > JSON_THREADS:
+                yield from resolve()
     finally:
         for _, fut in inflight:
             fut.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _result(item: tuple, path: Path) -> Iterator[tuple[pl.DataFrame | None, list]]:
-    text, fut = item
-    try:
-        yield fut.result(), []
-    except Exception:
-        # real damage inside the file: keep the records before it, then stop
-        df, err = _parse_or_salvage(text[1:-1], path)
-        if df is not None:
-            yield df, []
-        raise err or ReaderError("invalid_json", f"{path.name}: damaged JSON") from None
-
-
-def _last_slice(body: bytes, path: Path, cut: bool) -> Iterator[tuple[pl.DataFrame | None, list]]:
-    """The rest of the file. When the gzip stream broke off (cut), keep the complete records
-    and let the gzip error, raised next, say why the rest is missing."""
-    body = body.rstrip()
-    closed = body.endswith(b"]")
-    if closed:
-        body = body[:-1].rstrip()
+def _last_slice(body: bytes, closed: bool, path: Path, cut: bool) -> Iterator[tuple[pl.DataFrame | None, list]]:
+    """The rest of the file as bare record text. When the gzip stream broke off (cut), keep
+    the complete records and let the gzip error, raised next, say why the rest is missing."""
     if body:
         df, err = _parse_or_salvage(body, path)
         if df is not None:
@@ -382,38 +411,15 @@ def _last_slice(body: bytes, path: Path, cut: bool) -> Iterator[tuple[pl.DataFra
         raise ReaderError("invalid_json", f"{path.name}: JSON array is not closed (file cut short?)")
 
 
-_ESCAPED_QUOTE = re.compile(rb'(?<!\\)(?:\\\\)*\\"')
-
-
-def _quote_parity(data: bytes, end: int | None = None) -> int:
-    """Unescaped double quotes in data[:end], modulo 2 (1: the end is inside a string)."""
-    end = len(data) if end is None else end
-    quotes = data.count(b'"', 0, end)
-    if data.find(b"\\", 0, end) >= 0:
-        quotes -= len(_ESCAPED_QUOTE.findall(data, 0, end))
-    return quotes % 2
-
-
-def _last_boundary(data: bytes, parity: int = 0) -> int | None:
-    """Index of the "}" closing the last complete record in data, outside strings.
-
-    parity: the quote parity of the text before data (data may start inside a string).
-    """
-    end = len(data)
-    candidates: list[int] = []
-    for _ in range(64):
-        i = data.rfind(b"},{", 0, end)
-        if i < 0:
-            break
-        candidates.append(i)
-        end = i
-    if not candidates:
-        tail_start = max(0, len(data) - (1 << 20))
-        candidates = [m.start() for m in _RECORD_SEP.finditer(data, tail_start)][::-1][:64]
-    for i in candidates:
-        if (parity + _quote_parity(data, i)) % 2 == 0:
-            return i
-    return None
+def _last_boundary(data: bytes) -> int | None:
+    """Index of the "}" before the last "},{" (or "}, {") in data, the end of a record unless
+    the pattern sits inside a string (then parsing says so)."""
+    i = data.rfind(b"},{")
+    if i >= 0:
+        return i
+    tail_start = max(0, len(data) - (1 << 20))
+    found = [m.start() for m in _RECORD_SEP.finditer(data, tail_start)]
+    return found[-1] if found else None
 
 
 def _parse_or_salvage(body: bytes, path: Path) -> tuple[pl.DataFrame | None, ReaderError | None]:
