@@ -13,8 +13,10 @@ the barometric rate column, else geom_rate. The aircraft object appears only now
 first one. pos_source comes from the type column (or the aircraft object's "type" in old files).
 The top-level r, t, desc, ownOp, dbFlags go to the feed's aircraft table.
 
-Speed: JSON is parsed by orjson; points are transposed into columns and gathered across trace
-files, and Polars builds and converts each batch's columns at once.
+Speed: a well-formed trace is decoded by msgspec straight into typed tuples (anything else by
+orjson); each file's points are transposed and converted to Polars columns while still in
+cache, and each batch's columns are finished by Polars at once. In a day archive, members are
+read and gunzipped in a helper thread.
 """
 
 from __future__ import annotations
