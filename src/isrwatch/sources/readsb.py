@@ -44,6 +44,7 @@ NCOLS = 14
 TRACE_NAME = re.compile(r"trace_(?:full|recent)_(~?[0-9a-fA-F]{6})\.json", re.IGNORECASE)
 _ROW_END = re.compile(rb"\]\s*,\s*\[")
 _PAD = [None] * NCOLS
+_GETTERS = [operator.itemgetter(i) for i in range(NCOLS)]
 _TRACE_KEY = re.compile(rb'"trace"\s*:')
 
 
@@ -125,7 +126,9 @@ class TraceColumns:
             return 0
         if not typed:
             rows = self._shape(rows)
-        cols = list(zip(*rows))
+        # one pass per column down the rows (in the order they sit in memory) is about twice as
+        # fast as zip(*rows), which touches every row for every column at once
+        cols = [list(map(g, rows)) for g in _GETTERS]
         # Convert while this trace's values are still in the CPU cache: one pass per column
         # now is far cheaper than walking a whole batch of scattered Python objects later.
         for i, dtype in _COLUMN_TYPES:
@@ -294,7 +297,7 @@ _COLUMN_TYPES: tuple[tuple[int, pl.DataType], ...] = (
 def _concat(parts: list[pl.Series], dtype: pl.DataType) -> pl.Series:
     if not parts:
         return pl.Series([], dtype=dtype)
-    return pl.concat(parts, rechunk=True) if len(parts) > 1 else parts[0]
+    return pl.concat(parts, rechunk=False) if len(parts) > 1 else parts[0]
 
 
 _STOP = "\x00"  # marks the first point of a trace so carried values never leak across traces
