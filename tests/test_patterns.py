@@ -39,11 +39,13 @@ def fly(steps, *, flight_id="ae1234-20250301T140000Z", lat=31.0, lon=-118.0, hea
 
 
 def racetrack(laps, leg_s=600, gs=300, turn=1.5, sense=1):
-    half = 180.0 / turn
-    steps = [(1800, gs, 0.0)]  # transit
+    """Transit in, a quarter turn onto the first leg, `laps` laps, a quarter turn out, transit
+    out (fly(..., heading=h) then puts the racetrack's axis at h - 90 * sense)."""
+    half, quarter = 180.0 / turn, 90.0 / turn
+    steps = [(1800, gs, 0.0), (quarter, gs, -sense * turn)]  # transit in, onto the first leg
     for _ in range(laps):
         steps += [(leg_s, gs, 0.0), (half, gs, sense * turn), (leg_s, gs, 0.0), (half, gs, sense * turn)]
-    return steps + [(1800, gs, 0.0)]
+    return steps + [(leg_s, gs, 0.0), (quarter, gs, -sense * turn), (1800, gs, 0.0)]
 
 
 def kinds(p: pl.DataFrame) -> list[str]:
@@ -69,14 +71,25 @@ def test_left_hand_orbit():
 
 
 def test_racetrack_laps_and_axis():
-    p = detect_patterns(fly(racetrack(4), heading=30.0))
+    p = detect_patterns(fly(racetrack(4), heading=120.0))
     assert kinds(p) == ["racetrack"]
     r = p.row(0, named=True)
     assert r["n_orbits"] == 4
     assert r["axis_deg"] == pytest.approx(30.0, abs=3.0)
     assert r["turn"] == "right"
-    # the transit legs to and from the racetrack are not loiter; the 4 laps take ~95 min
-    assert 70 < r["loiter_minutes"] < 100
+    # the transit legs to and from the racetrack are not loiter; the 4 laps take ~100 min
+    assert 90 < r["loiter_minutes"] < 115
+
+
+def test_racetrack_entered_straight_from_the_transit_counts_its_laps_within_half_a_lap():
+    gs, turn, half = 300, 1.5, 120
+    steps = [(1800, gs, 0.0)]  # straight on into the first leg
+    for _ in range(4):
+        steps += [(600, gs, 0.0), (half, gs, turn), (600, gs, 0.0), (half, gs, turn)]
+    steps += [(1800, gs, 0.0)]
+    p = detect_patterns(fly(steps))
+    assert kinds(p) == ["racetrack"]
+    assert p["n_orbits"][0] in (3, 4)
 
 
 def test_racetrack_partly_out_of_coverage_is_still_a_racetrack():
@@ -128,7 +141,7 @@ def test_racetrack_style_survey_stepping_sideways_is_survey():
         [(7200, 450, 0.0)],  # straight
         [(1800, 450, 0.0), (90, 450, 1.0), (1800, 450, 0.0), (45, 450, -1.0), (1800, 450, 0.0)],  # airway doglegs
         [(3600, 300, 0.0), (120, 300, 1.5), (3600, 300, 0.0)],  # out and back: one reversal
-        [(3600, 300, 0.2)],  # a slow, wide turn
+        [(900, 300, 0.1), (1800, 300, 0.0)],  # a slow turn through 90 degrees
     ],
 )
 def test_transit_flights_have_no_pattern(steps):
@@ -179,8 +192,8 @@ def test_racetracks_are_found_in_any_direction(laps, leg_s, heading, sense):
     p = detect_patterns(fly(racetrack(laps, leg_s=leg_s, sense=sense), heading=heading))
     assert kinds(p) == ["racetrack"]
     assert p["n_orbits"][0] == laps
-    axis = p["axis_deg"][0]
-    assert min(abs(axis - heading % 180), 180 - abs(axis - heading % 180)) < 5
+    axis, want = p["axis_deg"][0], (heading - 90 * sense) % 180
+    assert min(abs(axis - want), 180 - abs(axis - want)) < 5
 
 
 # ---- loiter ----------------------------------------------------------------------------

@@ -14,10 +14,13 @@ How a flight is read (all flights at once, no per-flight loop):
    (n_orbits = full circles, rounded to the nearest with orbit_min_deg as the first).
    A manoeuvre whose legs point opposite ways (heading change >= reversal_min_deg) is a
    reversal; a coverage gap between two opposite legs is a reversal whose sense is unknown.
-5. At least min_reversals reversals in a row, on one axis, make a racetrack when every
-   known turn is in the same sense and the legs flown in each direction lie on one line
-   (cross-axis spread <= racetrack_max_spread_km), else survey lines (a "lawnmower": legs
-   side by side, turns alternating or the lines stepping sideways).
+5. At least min_reversals reversals in a row, on one axis, make a racetrack when nearly all
+   known turns (racetrack_min_same_turn) go one way and the interior legs flown in each
+   direction lie on one line (cross-axis spread <= racetrack_max_spread_km), else survey
+   lines (a "lawnmower": legs side by side, turns alternating or the lines stepping
+   sideways). Legs at either end longer than transit_leg_ratio x the typical leg, or more
+   than axis_tol_deg off the pattern's axis, are the way in and out: they, and the turns
+   beyond them, are not part of the pattern.
 6. Episodes of one kind in one flight less than merge_gap_s apart with centres within
    merge_km are one episode.
 
@@ -63,12 +66,15 @@ class PatternRules:
     max_step_s: float = 120.0
     max_blind_s: float = 1_800.0
     smooth_s: float = 60.0
-    turn_rate_deg_s: float = 0.25  # a 400 kt aircraft turning this slowly flies a 47 km radius
+    turn_rate_deg_s: float = 0.15  # a 400 kt aircraft turning this slowly flies a 79 km radius
     min_leg_s: float = 60.0
     orbit_min_deg: float = 330.0
     reversal_min_deg: float = 150.0
     min_reversals: int = 3
     racetrack_max_spread_km: float = 10.0
+    racetrack_min_same_turn: float = 0.8
+    transit_leg_ratio: float = 2.0
+    axis_tol_deg: float = 5.0
     max_radius_km: float = 75.0
     merge_gap_s: float = 600.0
     merge_km: float = 10.0
@@ -313,21 +319,60 @@ def _reversals(segs: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
         pl.col("flight_id").first(),
         pl.col("icao24").first(),
         pl.col("piece").first(),
-        pl.len().alias("n_rev"),
+        pl.len().alias("n_found"),
         pl.col("seg").min().alias("seg_first"),
         pl.col("seg").max().alias("seg_last"),
-        pl.col("sense").filter(pl.col("sense") != 0).n_unique().alias("n_senses"),
-        pl.col("sense").filter(pl.col("sense") != 0).first().alias("sense"),
-    ).filter(pl.col("n_rev") >= rules.min_reversals)
+    ).filter(pl.col("n_found") >= rules.min_reversals)
     if ep.height == 0:
         return pl.DataFrame()
     # the legs of each episode: from the leg before the first reversal to the one after the last
-    legs = segs.filter(pl.col("leg")).join_where(
-        ep.select("episode", "piece", "seg_first", "seg_last"),
-        pl.col("piece") == pl.col("piece_right"),
-        pl.col("seg") >= pl.col("seg_first") - 1,
-        pl.col("seg") <= pl.col("seg_last") + 1,
+    legs = (
+        segs.filter(pl.col("leg"))
+        .join_where(
+            ep.select("episode", "piece", "seg_first", "seg_last"),
+            pl.col("piece") == pl.col("piece_right"),
+            pl.col("seg") >= pl.col("seg_first") - 1,
+            pl.col("seg") <= pl.col("seg_last") + 1,
+        )
+        .sort("episode", "seg")
+        .with_columns(
+            ((pl.col("seg") > pl.col("seg_first")) & (pl.col("seg") < pl.col("seg_last"))).alias("interior"),
+            (pl.col("t1") - pl.col("t0")).alias("dur"),
+        )
     )
+    # the way in and out: legs at either end much longer than the pattern's typical leg (and
+    # the reversals beyond them) are transit, not pattern. A first leg flown straight on from
+    # the transit goes with it: a racetrack may count half a lap short.
+    h2 = (2 * pl.col("heading")).radians()
+    typical = legs.filter("interior").group_by("episode").agg(
+        pl.col("dur").median().alias("typical"),
+        # the pattern's axis from its interior legs (doubled headings: a leg and its reverse)
+        pl.arctan2(h2.sin().mean(), h2.cos().mean()).alias("axis2"),
+    )
+    off_axis = ((2 * pl.col("heading")).radians() - pl.col("axis2")).sin().abs() > np.sin(np.radians(2 * rules.axis_tol_deg))
+    legs = legs.join(typical, on="episode", how="left").with_columns(
+        ((pl.col("dur") > rules.transit_leg_ratio * pl.col("typical").fill_null(np.inf)) | off_axis.fill_null(False)).alias("long")
+    )
+    legs = legs.with_columns(
+        pl.col("long").cast(pl.Int8).cum_prod().over("episode").alias("lead"),
+        pl.col("long").cast(pl.Int8).reverse().cum_prod().reverse().over("episode").alias("trail"),
+    )
+    kept = legs.filter((pl.col("lead") == 0) & (pl.col("trail") == 0))
+    bounds = kept.group_by("episode").agg(pl.col("seg").min().alias("keep_first"), pl.col("seg").max().alias("keep_last"))
+    turns = (
+        runs.join(bounds, on="episode")
+        .filter((pl.col("seg") > pl.col("keep_first")) & (pl.col("seg") < pl.col("keep_last")))
+        .group_by("episode")
+        .agg(
+            pl.len().alias("n_rev"),
+            (pl.col("sense") > 0).sum().alias("n_right"),
+            (pl.col("sense") < 0).sum().alias("n_left"),
+        )
+    )
+    ep = ep.join(turns, on="episode")
+    legs = kept.join(ep.select("episode"), on="episode", how="semi")
+    if ep.height == 0:
+        return pl.DataFrame()
     # axis: mean of doubled headings (a leg and its reverse point the same way on an axis)
     legs = legs.with_columns((2 * pl.col("heading")).radians().alias("h2"))
     axis = legs.group_by("episode").agg(
@@ -339,38 +384,28 @@ def _reversals(segs: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
     x, y = _local_km(legs["clat"].to_numpy(), legs["clon"].to_numpy(), legs["lat0"].to_numpy(), legs["lon0"].to_numpy())
     a = np.radians(legs["axis_deg"].to_numpy())
     cross = x * np.cos(a) - y * np.sin(a)  # distance across the axis (axis: sin a east, cos a north)
-    along = ((legs["heading"].to_numpy() - legs["axis_deg"].to_numpy()) % 360.0 < 90.0) | (
-        (legs["heading"].to_numpy() - legs["axis_deg"].to_numpy()) % 360.0 > 270.0
-    )
-    legs = legs.with_columns(pl.Series("cross", cross), pl.Series("along", along))
-    # interior legs set the typical leg length; first and last legs count only if not longer
-    # than 1.5 x that (else they are the transit to and from the pattern)
-    legs = legs.with_columns(
-        ((pl.col("seg") > pl.col("seg_first")) & (pl.col("seg") < pl.col("seg_last"))).alias("interior"),
-        (pl.col("t1") - pl.col("t0")).alias("dur"),
-    )
-    typical = legs.filter("interior").group_by("episode").agg(pl.col("dur").median().alias("typical"))
-    legs = legs.join(typical, on="episode", how="left").with_columns(
-        (pl.col("interior") | (pl.col("dur") <= 1.5 * pl.col("typical").fill_null(np.inf))).alias("inside")
-    )
-    spread = legs.filter("inside").group_by("episode", "along").agg((pl.col("cross").max() - pl.col("cross").min()).alias("spread"))
+    off = (legs["heading"].to_numpy() - legs["axis_deg"].to_numpy()) % 360.0
+    legs = legs.with_columns(pl.Series("cross", cross), pl.Series("along", (off < 90.0) | (off > 270.0)))
+    # racetrack legs flown one way lie on one line; survey lines step sideways
+    spread = legs.group_by("episode", "along").agg((pl.col("cross").max() - pl.col("cross").min()).alias("spread"))
     spread = spread.group_by("episode").agg(pl.col("spread").max())
-    span = legs.filter("inside").group_by("episode").agg(
+    span = legs.group_by("episode").agg(
         pl.col("t0").min().alias("leg_t0"),
         pl.col("t1").max().alias("leg_t1"),
         pl.len().alias("n_legs"),
         pl.col("clat").mean().alias("centre_lat"),
         pl.col("clon").mean().alias("centre_lon"),
-        pl.col("lat_min").min(),
-        pl.col("lat_max").max(),
-        pl.col("lon_min").min(),
-        pl.col("lon_max").max(),
         pl.col("n").sum().alias("w"),
     )
-    out = ep.join(axis.select("episode", "axis_deg"), on="episode").join(spread, on="episode").join(span, on="episode")
-    radius = _haversine(out["lat_min"].to_numpy(), out["lon_min"].to_numpy(), out["lat_max"].to_numpy(), out["lon_max"].to_numpy()) / 2
-    out = out.with_columns(pl.Series("radius_km", radius))
-    is_race = (pl.col("n_senses") <= 1) & (pl.col("spread") <= rules.racetrack_max_spread_km)
+    out = ep.join(axis.select("episode", "axis_deg"), on="episode").join(spread, on="episode", how="left").join(span, on="episode")
+    out = out.with_columns(
+        pl.col("spread").fill_null(0.0),
+        # the sense most turns take; "mixed" unless nearly all known turns agree
+        pl.max_horizontal("n_right", "n_left").alias("n_major"),
+        (pl.col("n_right") + pl.col("n_left")).alias("n_known"),
+    )
+    one_sense = pl.col("n_major") >= rules.racetrack_min_same_turn * pl.col("n_known")
+    is_race = one_sense & (pl.col("spread") <= rules.racetrack_max_spread_km)
     return out.select(
         "flight_id",
         "icao24",
@@ -381,14 +416,15 @@ def _reversals(segs: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
         pl.col("leg_t1").alias("t1"),
         "centre_lat",
         "centre_lon",
-        "radius_km",
+        pl.lit(None, dtype=pl.Float64).alias("radius_km"),  # from the positions, in _shape
         "axis_deg",
-        pl.when(pl.col("n_senses") > 1)
+        pl.when(pl.col("n_known") == 0)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(~one_sense)
         .then(pl.lit("mixed"))
-        .when(pl.col("sense") > 0)
+        .when(pl.col("n_right") > pl.col("n_left"))
         .then(pl.lit("right"))
-        .when(pl.col("sense") < 0)
-        .then(pl.lit("left"))
+        .otherwise(pl.lit("left"))
         .alias("turn"),
         "w",
     )
