@@ -137,7 +137,9 @@ def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool, ex
     if exact_all:  # few points (samples along a gap line): refine them all
         cand = np.arange(n)
     else:
-        cand = _group_top(group, est, largest=largest, k=REFINE_TOP_K, slack=ESTIMATE_SLACK_KM)
+        # the deepest point has further rounds below, the closest does not: it starts wider
+        k = REFINE_TOP_K if not largest else max(1, REFINE_TOP_K // 2)
+        cand = _group_top(group, est, largest=largest, k=k, slack=ESTIMATE_SLACK_KM)
     for _ in range(MAX_REFINE_ROUNDS):
         if len(cand) == 0:
             break
