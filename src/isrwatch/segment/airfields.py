@@ -61,14 +61,6 @@ def haversine_km(lat1, lon1, lat2, lon2):
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def haversine_expr(lat1: pl.Expr, lon1: pl.Expr, lat2: pl.Expr, lon2: pl.Expr) -> pl.Expr:
-    """Great-circle distance in km as a Polars expression (degrees in)."""
-    p1 = lat1.radians()
-    p2 = lat2.radians()
-    a = ((p2 - p1) / 2).sin().pow(2) + p1.cos() * p2.cos() * ((lon2 - lon1).radians() / 2).sin().pow(2)
-    return 2 * EARTH_RADIUS_KM * a.clip(0.0, 1.0).sqrt().arcsin()
-
-
 class AirfieldIndex:
     """A sorted (lat cell, lon) index over an airfield table for radius searches."""
 

@@ -126,10 +126,6 @@ def _in_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray | None]:
     return (obs, run) if run is not None else (_sorted(obs), None)
 
 
-def _is_sorted(obs: pl.DataFrame) -> bool:
-    return _sorted_runs(obs) is not None
-
-
 # ---- row-level arrays (numpy, over a table sorted by icao24, time) ----------------------
 
 
@@ -157,10 +153,6 @@ class _Rows:
         if self.full:
             return self._num[name]
         return self.df[name].cast(pl.Float64).to_numpy()
-
-    @cached_property
-    def idx(self) -> np.ndarray:
-        return np.arange(self.n, dtype=np.int64)
 
     @cached_property
     def same(self) -> np.ndarray:
@@ -299,13 +291,6 @@ class _Rows:
         out = np.empty_like(a)
         out[0] = fill
         out[1:] = a[:-1]
-        return out
-
-    @staticmethod
-    def next(a: np.ndarray, fill=np.nan) -> np.ndarray:
-        out = np.empty_like(a)
-        out[-1] = fill
-        out[:-1] = a[1:]
         return out
 
     def vr_back(self, rows: np.ndarray) -> np.ndarray:
