@@ -19,22 +19,19 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MARGIN = timedelta(hours=24)
 IDENTITY = ["registration", "type_code", "isr_role", "isr_variant", "military", "country"]
 
-FLIGHTS_HELP = """List sorties (take-off to landing) from the store, one line each.
-
-A sortie is listed when it overlaps [--since, --until). Observations 24 h either side of
-the window are read too, so sorties crossing its edges are whole. Rows on the ground belong
-to no sortie. start_reason / end_reason say why each sortie starts and ends where it does:
-takeoff_observed, landing_observed, coverage_start, coverage_end, leg_mark (the feed's own
-leg mark), gap_endurance, gap_impossible_speed, gap_reappears_climbing, gap_callsign_change.
-
---isr-only keeps aircraft that identify gives an ISR role (needs the aircraft databases from
-`isrwatch db update` for most aircraft; without them only feed facts and the type catalogue
-are used) and adds registration, type_code, isr_role, isr_variant, military, country.
-
---json prints {"db", "filters": {icao24, since, until, isr_only}, "n_flights", "flights":
-[...]} with every column of the flights table (and the identity columns with --isr-only);
-times are ISO 8601 UTC.
-"""
+FLIGHTS_HELP = (
+    "List sorties (take-off to landing) from the store, one line each.\n\n"
+    "A sortie is listed when it overlaps [--since, --until). Observations 24 h either side of the window are "
+    "read too, so sorties crossing its edges are whole. Rows on the ground belong to no sortie. "
+    "start_reason / end_reason say why each sortie starts and ends where it does: takeoff_observed, "
+    "landing_observed, coverage_start, coverage_end, leg_mark (the feed's own leg mark), gap_endurance, "
+    "gap_impossible_speed, gap_reappears_climbing, gap_callsign_change.\n\n"
+    "--isr-only keeps aircraft that identify gives an ISR role (needs the aircraft databases from "
+    "`isrwatch db update` for most aircraft; without them only feed facts and the type catalogue are used) "
+    "and adds registration, type_code, isr_role, isr_variant, military, country.\n\n"
+    '--json prints {"db", "filters": {icao24, since, until, isr_only}, "n_flights", "flights": [...]} with '
+    "every column of the flights table (and the identity columns with --isr-only); times are ISO 8601 UTC."
+)
 
 
 def _safe(value: object) -> str:
