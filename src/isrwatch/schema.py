@@ -125,7 +125,8 @@ FLIGHTS: dict[str, pl.DataType] = {
     "takeoff_airfield": pl.String,  # ICAO code, "at_sea" for a deck take-off, null if not observed
     "landing_airfield": pl.String,  # ICAO code, "at_sea" for a deck landing, null if not observed
     # why the sortie starts / ends here: takeoff_observed, landing_observed, coverage_start,
-    # coverage_end, leg_mark, gap_endurance, gap_impossible_speed, gap_reappears_climbing
+    # coverage_end, leg_mark, gap_endurance, gap_impossible_speed, gap_reappears_climbing,
+    # gap_callsign_change (after >= 2 h out of coverage a different callsign is heard at once)
     "start_reason": pl.String,
     "end_reason": pl.String,
     "max_gap_s": pl.Float64,  # largest time between consecutive positions, seconds
