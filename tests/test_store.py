@@ -95,11 +95,31 @@ def invariant(result) -> None:
     assert result.rows_rejected == sum(result.rejected_by_reason.values())
 
 
+@pytest.fixture(params=["table", "parts"])
+def storage(request, monkeypatch):
+    """Rows written to the DuckDB table, or every write (however small) to Parquet parts."""
+    if request.param == "parts":
+        import isrwatch.store.ingestion as ingestion
+
+        monkeypatch.setattr(ingestion, "PART_MIN_ROWS", 1)
+    return request.param
+
+
 @pytest.fixture
-def con(tmp_path):
+def con(tmp_path, storage):
     c = open_store(tmp_path / "store.duckdb")
     yield c
     c.close()
+
+
+def part_files(db: Path) -> list[Path]:
+    return sorted((db.parent / (db.name + ".parts")).glob("day=*/*.parquet"))
+
+
+def con_storage(con) -> str:
+    import isrwatch.store.ingestion as ingestion
+
+    return "parts" if ingestion.PART_MIN_ROWS == 1 else "table"
 
 
 def n_obs(con) -> int:
@@ -178,6 +198,9 @@ def test_invariant_rejects_and_duplicates_within_and_across_batches(con, chunkin
     assert stored.filter(pl.col("reason") == "lat_out_of_range")["samples"].to_list()[0] == ["row 7: lat=95", "row 9"]
     log = load_ingest_log(con).row(0, named=True)
     assert (log["status"], log["rows_read"], log["rows_stored"], log["rows_duplicate"]) == ("completed", 172, 150, 16)
+    in_table = con.execute("SELECT count(*) FROM observation_rows").fetchall()[0][0]
+    in_parts = con.execute("SELECT coalesce(sum(n_rows), 0) FROM observation_parts").fetchall()[0][0]
+    assert (in_table, in_parts) == ((150, 0) if con_storage(con) == "table" else (0, 150))
 
 
 def test_second_ingest_adds_nothing_and_counts_every_row_duplicate(con, chunking):
@@ -294,6 +317,156 @@ def test_reader_error_keeps_rows_before_the_damage(con):
     assert log["status"] == "error" and log["error"].startswith("truncated_gzip:")
     damage = load_rejects(con).filter(pl.col("reason") == "truncated_gzip").row(0, named=True)
     assert damage["n_rows"] == 0 and "after 16 rows" in damage["samples"][0]
+
+
+# --- Parquet parts ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def parts_only(monkeypatch):
+    """Every write goes to a Parquet part, one write per batch."""
+    import isrwatch.store.ingestion as ingestion
+
+    monkeypatch.setattr(ingestion, "PART_MIN_ROWS", 1)
+    monkeypatch.setattr(ingestion, "CHUNK_ROWS", 1)
+
+
+def test_parts_are_day_partitioned_listed_and_read_through_the_view(tmp_path, parts_only):
+    db = tmp_path / "s.duckdb"
+    c = open_store(db)
+    # in time order across midnight (sliced), then out of order across two days (partitioned)
+    late = obs("abc123", 30, start=datetime(2024, 3, 1, 23, 59, 30, tzinfo=timezone.utc), step_s=2)
+    mixed = pl.concat([obs("def456", 5, start=T0 + timedelta(days=3)), obs("def456", 5, start=T0 + timedelta(days=2))])
+    r = ingest_batches(c, [batch(late), batch(mixed)], path="f")
+    invariant(r)
+    assert r.rows_stored == 40
+    days = sorted(f.parent.name for f in part_files(db))
+    assert days == ["day=2024-03-01", "day=2024-03-02", "day=2024-03-03", "day=2024-03-04"]
+    manifest = pl.from_arrow(c.sql("SELECT * FROM observation_parts ORDER BY day").to_arrow_table())
+    assert manifest["n_rows"].to_list() == [15, 15, 5, 5]
+    assert (manifest["ingest_id"] == r.ingest_id).all()
+    for row in manifest.iter_rows(named=True):  # each part holds only its day's rows
+        part = pl.read_parquet(db.parent / (db.name + ".parts") / row["path"])
+        assert part["time"].dt.date().unique().to_list() == [row["day"]]
+        assert part.height == row["n_rows"] and part["time"].min() == row["tmin"]
+    assert c.execute("SELECT count(*) FROM observation_rows").fetchall()[0][0] == 0
+    back = load_observations(c)
+    assert back.schema == pl.Schema(schema.OBSERVATIONS)
+    assert back.equals(pl.concat([late, mixed]).sort("icao24", "time"))
+    assert summary(c)["per_day"] == {"2024-03-01": 15, "2024-03-02": 15, "2024-03-03": 5, "2024-03-04": 5}
+    c.close()
+    # another process opening the store read-only sees the same rows
+    ro = open_store(db, read_only=True)
+    assert load_observations(ro).equals(back)
+    ro.close()
+
+
+def test_parts_and_table_rows_dedupe_against_each_other(tmp_path, monkeypatch):
+    import isrwatch.store.ingestion as ingestion
+
+    db = tmp_path / "s.duckdb"
+    c = open_store(db)
+    a = obs("abc123", 40, callsign="FIRST")
+    monkeypatch.setattr(ingestion, "PART_MIN_ROWS", 20)
+    ingest_batches(c, [batch(a[:10])], path="small")  # 10 rows: the table
+    r = ingest_batches(c, [batch(a)], path="big")  # 40 rows: a part, 10 of them repeats
+    invariant(r)
+    assert (r.rows_stored, r.rows_duplicate) == (30, 10)
+    again = ingest_batches(c, [batch(a[5:15].with_columns(callsign=pl.lit("SECOND")))], path="small2")
+    assert (again.rows_stored, again.rows_duplicate) == (0, 10)
+    assert c.execute("SELECT count(*) FROM observation_rows").fetchall()[0][0] == 10
+    assert len(part_files(db)) == 1
+    assert load_observations(c)["callsign"].unique().to_list() == ["FIRST"]
+    c.close()
+
+
+def test_a_rolled_back_ingest_leaves_no_part_files(tmp_path, parts_only):
+    db = tmp_path / "s.duckdb"
+    c = open_store(db)
+    ingest_batches(c, [batch(obs("abc123", 10))], path="before")
+    before = part_files(db)
+
+    def broken():
+        yield batch(obs("def456", 10))
+        yield batch(obs("fed654", 10, start=T0 + timedelta(days=1)))
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        ingest_batches(c, broken(), path="broken")
+    assert part_files(db) == before and len(before) == 1
+    assert c.execute("SELECT count(*) FROM observation_parts").fetchall()[0][0] == 1
+    assert n_obs(c) == 10 and summary(c)["n_obs"] == 10
+    c.close()
+
+
+def test_orphan_parts_are_never_counted_and_deleted_on_a_writable_open(tmp_path, parts_only):
+    db = tmp_path / "s.duckdb"
+    c = open_store(db)
+    ingest_batches(c, [batch(obs("abc123", 10))], path="f")
+    c.close()
+    (part,) = part_files(db)
+    # what a killed ingest leaves: a part no committed manifest row names
+    orphan = part.with_name("part-00000099-0123456789abcdef.parquet")
+    pl.read_parquet(part).with_columns(pl.col("icao24").str.replace("abc123", "def456")).write_parquet(orphan)
+    stranger = part.parent / "notes.txt"  # not a part: never touched
+    stranger.write_text("mine")
+    ro = open_store(db, read_only=True)
+    assert summary(ro)["n_obs"] == 10 and load_observations(ro)["icao24"].unique().to_list() == ["abc123"]
+    ro.close()
+    assert orphan.exists()
+    c = open_store(db)
+    assert not orphan.exists() and part.exists() and stranger.exists()
+    assert summary(c)["n_obs"] == 10
+    c.close()
+
+
+def test_missing_parts_are_an_error_and_a_moved_store_keeps_them(tmp_path, parts_only):
+    db = tmp_path / "a" / "s.duckdb"
+    c = open_store(db)
+    ingest_batches(c, [batch(obs("abc123", 10))], path="f")
+    c.close()
+    moved = tmp_path / "b" / "t.duckdb"
+    moved.parent.mkdir()
+    db.rename(moved)
+    (db.parent / "s.duckdb.parts").rename(moved.parent / "t.duckdb.parts")
+    c = open_store(moved)
+    assert summary(c)["n_obs"] == 10
+    c.close()
+    for f in part_files(moved):
+        f.unlink()
+    with pytest.raises(StoreError, match="Parquet parts are missing"):
+        open_store(moved, read_only=True)
+
+
+def test_a_second_connection_sees_parts_written_by_the_first(tmp_path, parts_only):
+    db = tmp_path / "s.duckdb"
+    writer = open_store(db)
+    reader = writer.cursor()  # another connection to the same database in this process
+    assert summary(reader)["n_obs"] == 0
+    ingest_batches(writer, [batch(obs("abc123", 10))], path="f")
+    assert summary(reader)["n_obs"] == 10
+    assert load_observations(reader).height == 10
+    writer.close()
+
+
+def test_a_version_1_store_is_migrated_with_its_rows(tmp_path):
+    from isrwatch.store import db as store_db
+
+    path = tmp_path / "v1.duckdb"
+    raw = duckdb.connect(str(path))
+    for stmt in store_db._ddl_v1():
+        raw.execute(stmt)
+    raw.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    raw.register("rows", obs("abc123", 5).to_arrow())
+    raw.execute(f"INSERT INTO observations SELECT *, 1 FROM rows")
+    raw.close()
+    with pytest.raises(StoreError, match="open it once for writing"):
+        open_store(path, read_only=True)
+    c = open_store(path)
+    assert c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(SCHEMA_VERSION),)]
+    assert load_observations(c).equals(obs("abc123", 5))
+    r = ingest_batches(c, [batch(obs("abc123", 8))], path="f")
+    assert (r.rows_stored, r.rows_duplicate) == (3, 5)
+    c.close()
 
 
 # --- aircraft facts ------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ import isrwatch.store.ingestion as store_ingest
 from isrwatch.store import ingest, open_store
 
 store_ingest.CHUNK_ROWS = 10_000  # insert every batch, so rows are written before the kill
-db, path, marker = sys.argv[1:4]
+db, path, marker, storage = sys.argv[1:5]
+if storage == "parts":
+    store_ingest.PART_MIN_ROWS = 1  # every batch a Parquet part, written before the kill
 con = open_store(db)
 calls = 0
 
@@ -44,19 +46,30 @@ def write_trace(path: Path, icao: str, n: int) -> Path:
     return path
 
 
+def part_files(db: Path) -> list[Path]:
+    return sorted((db.parent / (db.name + ".parts")).glob("day=*/*.parquet"))
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
-def test_ingest_killed_mid_file_leaves_the_store_as_before(tmp_path):
+@pytest.mark.parametrize("storage", ["table", "parts"])
+def test_ingest_killed_mid_file_leaves_the_store_as_before(tmp_path, storage, monkeypatch):
+    import isrwatch.store.ingestion as store_ingest
+
+    if storage == "parts":
+        monkeypatch.setattr(store_ingest, "PART_MIN_ROWS", 1)
     db = tmp_path / "s.duckdb"
     before_file = write_trace(tmp_path / "trace_full_abc123.json", "abc123", 1000)
     big = write_trace(tmp_path / "trace_full_def456.json", "def456", 100_000)
     con = open_store(db)
     assert ingest(con, before_file).rows_stored == 1000
     before = summary(con)
+    parts_before = part_files(db)
+    assert len(parts_before) == (1 if storage == "parts" else 0)
     con.close()
 
     marker = tmp_path / "marker"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(db), str(big), str(marker)],
+        [sys.executable, "-c", CHILD, str(db), str(big), str(marker), storage],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -71,8 +84,11 @@ def test_ingest_killed_mid_file_leaves_the_store_as_before(tmp_path):
         child.kill()
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
+    if storage == "parts":  # the killed ingest's parts are on disk, named by no committed row
+        assert len(part_files(db)) > len(parts_before)
 
     con = open_store(db)
+    assert part_files(db) == parts_before  # orphans deleted by the writable open
     assert summary(con) == before
     assert load_ingest_log(con)["path"].to_list() == [str(before_file)]
     n_def = con.execute("SELECT count(*) FROM observations WHERE icao24 = 'def456'").fetchall()[0][0]

@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from isrwatch import schema
-from isrwatch.store.db import KEY, OBS_COLUMNS
+from isrwatch.store.db import KEY, OBS_COLUMNS, ensure_view
 from isrwatch.store.ingestion import IngestResult, Progress, StoreReadError, ingest_with
 from isrwatch.store.query import TimeLike, _time_filter
 
@@ -48,6 +48,7 @@ def export_parquet(
             shutil.rmtree(part) if part.is_dir() else part.unlink()
     out.mkdir(parents=True, exist_ok=True)
 
+    ensure_view(con)
     params: dict[str, Any] = {}
     where = _time_filter(since, until, params)
     cond = (" WHERE " + " AND ".join(where)) if where else ""

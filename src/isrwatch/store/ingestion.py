@@ -33,6 +33,7 @@ import os
 import queue
 import threading
 import time as _time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -44,13 +45,20 @@ import numpy as np
 import polars as pl
 
 from isrwatch import schema
-from isrwatch.store.db import KEY, OBS_COLUMNS
+from isrwatch.store.db import IN_FLIGHT, KEY, OBS_COLUMNS, parts_dir, refresh_view
 
 # Reader batches are buffered up to this many rows per INSERT: each statement has a fixed
 # cost, and a multi-chunk Arrow table lets DuckDB scan it with every thread.
 CHUNK_ROWS = 2_000_000
 # Detail samples kept per reject reason and ingest.
 SAMPLES = 5
+# A write of at least this many rows becomes a Parquet part (db.py: "Why Parquet parts");
+# smaller ones go to the table, so frequent small files do not leave thousands of tiny parts.
+PART_MIN_ROWS = 100_000
+# Parts: zstd level 1 (smaller than DuckDB's table, ~1.7 CPU-s per 10 M rows; level 3 costs
+# half as much again for 10 % less), row groups small enough for time filters to skip most.
+PART_COMPRESSION_LEVEL = 1
+PART_ROW_GROUP = 131_072
 
 _OBS_SCHEMA = pl.Schema(schema.OBSERVATIONS)
 _AIRCRAFT_FIELDS = ["registration", "type_code", "type_description", "operator", "db_flags"]
@@ -166,13 +174,96 @@ class _Hasher(threading.Thread):
             self.error = exc
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _by_day(df: pl.DataFrame) -> Iterator[tuple[Any, pl.DataFrame]]:
+    """(UTC day, rows of that day); slices when the rows are in time order, no copy for one day."""
+    t = df.get_column("time")
+    lo, hi = t.min(), t.max()
+    if lo.date() == hi.date():  # type: ignore[union-attr]
+        yield lo.date(), df  # type: ignore[union-attr]
+        return
+    if t.is_sorted():
+        days = t.dt.date()
+        starts = np.flatnonzero(np.r_[True, (days != days.shift(1)).fill_null(True).to_numpy()[1:]])
+        ends = np.r_[starts[1:], df.height]
+        for a, b in zip(starts, ends):
+            yield days[int(a)], df.slice(int(a), int(b - a))
+        return
+    for (day,), part in df.with_columns(_day=t.dt.date()).partition_by("_day", as_dict=True).items():
+        yield day, part.drop("_day")
+
+
+class _Parts:
+    """The Parquet parts of one ingest: each file written and fsynced, then its manifest row
+    inserted in the ingest's transaction. Until that commits, the files are nobody's."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path, ingest_id: int) -> None:
+        self.con = con
+        self.root = root
+        self.ingest_id = ingest_id
+        self.files: list[Path] = []
+        self.dirs: set[Path] = set()
+
+    def write(self, df: pl.DataFrame) -> None:
+        for day, rows in _by_day(df):
+            rel = f"day={day.isoformat()}/part-{self.ingest_id:08d}-{uuid.uuid4().hex[:16]}.parquet"
+            path = self.root / rel
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.dirs.add(path.parent)
+            IN_FLIGHT.add(str(path))
+            self.files.append(path)
+            rows.with_columns(ingest_id=pl.lit(self.ingest_id, dtype=pl.Int64)).write_parquet(
+                path,
+                compression="zstd",
+                compression_level=PART_COMPRESSION_LEVEL,
+                statistics=True,
+                row_group_size=PART_ROW_GROUP,
+            )
+            _fsync(path)
+            t = rows.get_column("time")
+            self.con.execute(
+                "INSERT INTO observation_parts VALUES (nextval('part_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
+                [self.ingest_id, rel, day, rows.height, t.min(), t.max(), path.stat().st_size],
+            ).fetchall()
+        # this connection's view shows the parts at once; a rollback restores the old view
+        refresh_view(self.con)
+
+    def sync(self) -> None:
+        """Make the new files' directory entries durable before the manifest commits."""
+        for d in {*self.dirs, *(d.parent for d in self.dirs), self.root.parent}:
+            try:
+                _fsync(d)
+            except OSError:  # some filesystems refuse fsync on a directory
+                pass
+
+    def release(self) -> None:
+        for f in self.files:
+            IN_FLIGHT.discard(str(f))
+
+    def discard(self) -> None:
+        """After a rollback: the files belong to no committed manifest row."""
+        for f in self.files:
+            f.unlink(missing_ok=True)
+        self.release()
+
+
 class _Writer:
     """Accumulates one file's batches and writes them inside the caller's transaction."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, ingest_id: int, feed_hint: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, ingest_id: int, feed_hint: str,
+                 parts: _Parts | None = None) -> None:
         self.con = con
         self.ingest_id = ingest_id
         self.feed_hint = feed_hint
+        self.parts = parts
         self.rows_read = 0
         self.rows_stored = 0
         self.rows_duplicate = 0
@@ -258,32 +349,71 @@ class _Writer:
 
         tmin, tmax = df["time"].min(), df["time"].max()
         span = {"tmin": tmin, "tmax": tmax}
-        # A repeat has the same time, so it can only lie in the chunk's time span. Zone maps
-        # answer "anything stored in that span?" without reading rows; when nothing is (a new
-        # day, or a time-sorted file's next chunk) the anti-join is skipped.
-        overlap = self.con.execute(
-            "SELECT 1 FROM observations WHERE time BETWEEN $tmin AND $tmax LIMIT 1", span
-        ).fetchall()
+        stored = self._stored_in_span(span)
+        on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
+        if self.parts is not None and df.height >= PART_MIN_ROWS:
+            if stored is not None:
+                # Only the row numbers of repeats come back; the rows stay in Polars.
+                self.con.register("_isrwatch_chunk", df.select(KEY).with_row_index("_rid").to_arrow())
+                try:
+                    repeats = self.con.execute(
+                        f"SELECT b._rid FROM _isrwatch_chunk b SEMI JOIN ({stored}) o ON {on}", span
+                    ).fetchnumpy()["_rid"]
+                finally:
+                    self.con.unregister("_isrwatch_chunk")
+                if len(repeats):
+                    keep = np.ones(df.height, dtype=bool)
+                    keep[np.asarray(repeats, dtype=np.int64)] = False
+                    self.rows_duplicate += len(repeats)
+                    df = df.filter(pl.Series(keep))
+            if df.height:
+                self.parts.write(df)
+            self.rows_stored += df.height
+            return
+
         cols = ", ".join(OBS_COLUMNS)
         select = f"SELECT {', '.join('b.' + c for c in OBS_COLUMNS)}, $id FROM _isrwatch_chunk b"
-        if overlap:
-            on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
+        params: dict[str, Any] = {"id": self.ingest_id}
+        if stored is not None:
             # The store side is cut to the chunk's time span first, so the cost of the join
             # follows the chunk, not the size of the store.
-            select += f"""
-                ANTI JOIN (SELECT {', '.join(KEY)} FROM observations
-                           WHERE time BETWEEN $tmin AND $tmax) o
-                ON {on}"""
+            select += f" ANTI JOIN ({stored}) o ON {on}"
+            params.update(span)
         self.con.register("_isrwatch_chunk", df.to_arrow())
         try:
             inserted = self.con.execute(
-                f"INSERT INTO observations ({cols}, ingest_id) {select}",
-                {"id": self.ingest_id, **(span if overlap else {})},
+                f"INSERT INTO observation_rows ({cols}, ingest_id) {select}", params
             ).fetchall()[0][0]
         finally:
             self.con.unregister("_isrwatch_chunk")
         self.rows_stored += int(inserted)
         self.rows_duplicate += df.height - int(inserted)
+
+    def _stored_in_span(self, span: dict[str, Any]) -> str | None:
+        """SQL for the stored keys in [tmin, tmax], or None when nothing is stored there.
+
+        A repeat has the same time, so it can only lie in the chunk's time span. The table's
+        zone maps and the parts' manifest answer "anything stored in that span?" without
+        reading rows; when nothing is (a new day, or a time-sorted file's next chunk) the
+        anti-join is skipped. Parts of this ingest written so far count: repeats across chunks
+        of one file are duplicates too.
+        """
+        where = "time BETWEEN $tmin AND $tmax"
+        selects = []
+        if self.con.execute(f"SELECT 1 FROM observation_rows WHERE {where} LIMIT 1", span).fetchall():
+            selects.append(f"SELECT {', '.join(KEY)} FROM observation_rows WHERE {where}")
+        paths = self.con.execute(
+            "SELECT path FROM observation_parts WHERE tmin <= $tmax AND tmax >= $tmin ORDER BY part_id", span
+        ).fetchall()
+        if paths:
+            root = parts_dir(self.con)
+            assert root is not None
+            listing = ", ".join("'" + str(root / p).replace("'", "''") + "'" for (p,) in paths)
+            selects.append(
+                f"SELECT icao24, CAST(time AS TIMESTAMPTZ) AS time, lat, lon FROM read_parquet([{listing}])"
+                f" WHERE {where}"
+            )
+        return " UNION ALL ".join(selects) if selects else None
 
     # --- aircraft facts -------------------------------------------------------------------
     def _add_aircraft(self, aircraft: pl.DataFrame, obs: pl.DataFrame) -> None:
@@ -420,16 +550,23 @@ def _prefetch(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
 def _drop_repeats(df: pl.DataFrame) -> pl.DataFrame:
     """Keep the first row of each key (icao24, time, lat, lon) within the chunk.
 
-    A 64-bit hash sorted with NumPy finds candidate repeats cheaply; only rows whose hash
-    repeats are compared exactly, so a hash collision can never drop a distinct row.
+    A 64-bit hash finds candidate repeats cheaply (NumPy's sort of the hashes, 6 ms per
+    million rows, says whether there are any; only then are they located with an argsort);
+    only rows whose hash repeats are compared exactly, so a hash collision can never drop a
+    distinct row.
     """
     h = df.select(pl.struct(KEY).hash()).to_series().to_numpy()
     s = np.sort(h)
-    repeated = s[1:][s[1:] == s[:-1]]
-    if not repeated.size:
+    if not (s[1:] == s[:-1]).any():
         return df
-    candidates = np.flatnonzero(np.isin(h, np.unique(repeated)))
-    first = df[candidates].select(pl.struct(KEY).is_first_distinct()).to_series().to_numpy()
+    order = np.argsort(h)
+    s = h[order]
+    same = s[1:] == s[:-1]
+    grouped = np.zeros(len(s), dtype=bool)
+    grouped[1:] |= same
+    grouped[:-1] |= same
+    candidates = np.sort(order[grouped])
+    first = df.select(KEY)[candidates].select(pl.struct(KEY).is_first_distinct()).to_series().to_numpy()
     keep = np.ones(df.height, dtype=bool)
     keep[candidates[~first]] = False
     return df.filter(pl.Series(keep))
@@ -510,9 +647,12 @@ def _ingest_in_transaction(
     started: datetime,
 ) -> IngestResult:
     con.begin()
+    parts: _Parts | None = None
     try:
         result.ingest_id = _next_id(con)
-        writer = _Writer(con, result.ingest_id, result.feed or Path(result.path).name)
+        root = parts_dir(con)
+        parts = _Parts(con, root, result.ingest_id) if root is not None else None
+        writer = _Writer(con, result.ingest_id, result.feed or Path(result.path).name, parts)
         incoming = _prefetch(batches)
         try:
             while True:
@@ -547,10 +687,16 @@ def _ingest_in_transaction(
             result.feed = ",".join(sorted(writer.feeds))
         result.sha256 = sha256() if callable(sha256) else sha256
         _log(con, result, size=size_bytes, started=started, status="error" if result.error else "completed")
+        if parts is not None:
+            parts.sync()
         con.commit()
     except BaseException:
         con.rollback()
+        if parts is not None:
+            parts.discard()
         raise
+    if parts is not None:
+        parts.release()
     return result
 
 

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from isrwatch import schema
-from isrwatch.store.db import OBS_COLUMNS, schema_version
+from isrwatch.store.db import OBS_COLUMNS, ensure_view, schema_version
 
 TimeLike = datetime | date | str
 
@@ -65,6 +65,7 @@ def load_observations(
     - bbox: (west, south, east, north) in degrees, as GeoJSON orders it; west > east means
       the box crosses the antimeridian.
     """
+    ensure_view(con)
     params: dict[str, Any] = {}
     where = _time_filter(since, until, params)
     if icao24 is not None:
@@ -112,6 +113,7 @@ DISTINCT_AIRCRAFT: dict[str, pl.DataType] = {
 def load_distinct_aircraft(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every (icao24, callsign) pair seen in observations, with counts and first/last time
     (DISTINCT_AIRCRAFT), sorted by icao24 and first_seen."""
+    ensure_view(con)
     df = _arrow_df(
         con,
         """SELECT icao24, callsign, count(*) AS n_obs, min(time) AS first_seen, max(time) AS last_seen
@@ -174,6 +176,7 @@ def summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     rows_read / rows_stored / rows_rejected / rows_duplicate (totals over ingests that read),
     rejected_by_reason {reason: n_rows}.
     """
+    ensure_view(con)
     n_obs, n_aircraft, first, last = con.execute(
         "SELECT count(*), count(DISTINCT icao24), min(time), max(time) FROM observations"
     ).fetchall()[0]
@@ -242,6 +245,7 @@ def coverage_by_day(
     max_gap_s is the longest silence between two consecutive observations within the day,
     whichever aircraft they belong to (null with fewer than two).
     """
+    ensure_view(con)
     params: dict[str, Any] = {}
     where = _time_filter(since, until, params)
     cond = (" WHERE " + " AND ".join(where)) if where else ""
