@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "isrwatch.cli.report",
     "isrwatch.cli.flights",
     "isrwatch.cli.demo",
+    "isrwatch.cli.scaleout",
 ]
 
 
