@@ -360,6 +360,24 @@ def test_parts_are_day_partitioned_listed_and_read_through_the_view(tmp_path, pa
     ro.close()
 
 
+def test_a_days_sliver_goes_to_the_table_not_a_tiny_part(tmp_path, monkeypatch):
+    import isrwatch.store.ingestion as ingestion
+
+    monkeypatch.setattr(ingestion, "PART_MIN_ROWS", 10)
+    db = tmp_path / "s.duckdb"
+    c = open_store(db)
+    # 30 points up to 23:59:59, then 3 after midnight
+    rows = obs("abc123", 33, start=datetime(2024, 3, 1, 23, 59, 0, tzinfo=timezone.utc), step_s=2)
+    r = ingest_batches(c, [batch(rows)], path="f")
+    invariant(r)
+    assert r.rows_stored == 33
+    assert [f.parent.name for f in part_files(db)] == ["day=2024-03-01"]
+    assert c.execute("SELECT n_rows FROM observation_parts").fetchall() == [(30,)]
+    assert c.execute("SELECT count(*), min(time)::DATE FROM observation_rows").fetchall()[0][0] == 3
+    assert load_observations(c).equals(rows)
+    c.close()
+
+
 def test_parts_and_table_rows_dedupe_against_each_other(tmp_path, monkeypatch):
     import isrwatch.store.ingestion as ingestion
 

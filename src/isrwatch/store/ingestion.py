@@ -52,8 +52,9 @@ from isrwatch.store.db import IN_FLIGHT, KEY, OBS_COLUMNS, parts_dir, refresh_vi
 CHUNK_ROWS = 2_000_000
 # Detail samples kept per reject reason and ingest.
 SAMPLES = 5
-# A write of at least this many rows becomes a Parquet part (db.py: "Why Parquet parts");
-# smaller ones go to the table, so frequent small files do not leave thousands of tiny parts.
+# A write of at least this many rows of one UTC day becomes a Parquet part (db.py: "Why Parquet
+# parts"); smaller ones go to the table, so frequent small files do not leave thousands of tiny
+# parts.
 PART_MIN_ROWS = 100_000
 # Parts: zstd level 1 (smaller than DuckDB's table, ~1.7 CPU-s per 10 M rows; level 3 costs
 # half as much again for 10 % less), row groups small enough for time filters to skip most.
@@ -184,6 +185,8 @@ def _fsync(path: Path) -> None:
 
 def _by_day(df: pl.DataFrame) -> Iterator[tuple[Any, pl.DataFrame]]:
     """(UTC day, rows of that day); slices when the rows are in time order, no copy for one day."""
+    if not df.height:
+        return
     t = df.get_column("time")
     lo, hi = t.min(), t.max()
     if lo.date() == hi.date():  # type: ignore[union-attr]
@@ -211,30 +214,28 @@ class _Parts:
         self.files: list[Path] = []
         self.dirs: set[Path] = set()
 
-    def write(self, df: pl.DataFrame) -> None:
-        for day, rows in _by_day(df):
-            rel = f"day={day.isoformat()}/part-{self.ingest_id:08d}-{uuid.uuid4().hex[:16]}.parquet"
-            path = self.root / rel
-            if not path.parent.is_dir():
-                path.parent.mkdir(parents=True, exist_ok=True)
-            self.dirs.add(path.parent)
-            IN_FLIGHT.add(str(path))
-            self.files.append(path)
-            rows.with_columns(ingest_id=pl.lit(self.ingest_id, dtype=pl.Int64)).write_parquet(
-                path,
-                compression="zstd",
-                compression_level=PART_COMPRESSION_LEVEL,
-                statistics=True,
-                row_group_size=PART_ROW_GROUP,
-            )
-            _fsync(path)
-            t = rows.get_column("time")
-            self.con.execute(
-                "INSERT INTO observation_parts VALUES (nextval('part_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
-                [self.ingest_id, rel, day, rows.height, t.min(), t.max(), path.stat().st_size],
-            ).fetchall()
-        # this connection's view shows the parts at once; a rollback restores the old view
-        refresh_view(self.con)
+    def write(self, day: Any, rows: pl.DataFrame) -> None:
+        """One day's rows as one part, listed in the manifest (inside the open transaction)."""
+        rel = f"day={day.isoformat()}/part-{self.ingest_id:08d}-{uuid.uuid4().hex[:16]}.parquet"
+        path = self.root / rel
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.dirs.add(path.parent)
+        IN_FLIGHT.add(str(path))
+        self.files.append(path)
+        rows.with_columns(ingest_id=pl.lit(self.ingest_id, dtype=pl.Int64)).write_parquet(
+            path,
+            compression="zstd",
+            compression_level=PART_COMPRESSION_LEVEL,
+            statistics=True,
+            row_group_size=PART_ROW_GROUP,
+        )
+        _fsync(path)
+        t = rows.get_column("time")
+        self.con.execute(
+            "INSERT INTO observation_parts VALUES (nextval('part_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
+            [self.ingest_id, rel, day, rows.height, t.min(), t.max(), path.stat().st_size],
+        ).fetchall()
 
     def sync(self) -> None:
         """Make the new files' directory entries durable before the manifest commits."""
@@ -366,17 +367,32 @@ class _Writer:
                     keep[np.asarray(repeats, dtype=np.int64)] = False
                     self.rows_duplicate += len(repeats)
                     df = df.filter(pl.Series(keep))
-            if df.height:
-                self.parts.write(df)
+            # a day's sliver (a chunk that just crosses midnight) goes to the table, not a tiny part
+            slivers = []
+            for day, rows in _by_day(df):
+                if rows.height >= PART_MIN_ROWS:
+                    self.parts.write(day, rows)
+                else:
+                    slivers.append(rows)
+            if slivers:
+                self._insert(pl.concat(slivers) if len(slivers) > 1 else slivers[0], None, span)
+            # this connection's view shows the parts at once; a rollback restores the old view
+            refresh_view(self.con)
             self.rows_stored += df.height
             return
+        inserted = self._insert(df, stored, span)
+        self.rows_stored += inserted
+        self.rows_duplicate += df.height - inserted
 
+    def _insert(self, df: pl.DataFrame, stored: str | None, span: dict[str, Any]) -> int:
+        """Insert into the table the rows not among the stored keys; the number inserted."""
         cols = ", ".join(OBS_COLUMNS)
         select = f"SELECT {', '.join('b.' + c for c in OBS_COLUMNS)}, $id FROM _isrwatch_chunk b"
         params: dict[str, Any] = {"id": self.ingest_id}
         if stored is not None:
             # The store side is cut to the chunk's time span first, so the cost of the join
             # follows the chunk, not the size of the store.
+            on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
             select += f" ANTI JOIN ({stored}) o ON {on}"
             params.update(span)
         self.con.register("_isrwatch_chunk", df.to_arrow())
@@ -386,8 +402,7 @@ class _Writer:
             ).fetchall()[0][0]
         finally:
             self.con.unregister("_isrwatch_chunk")
-        self.rows_stored += int(inserted)
-        self.rows_duplicate += df.height - int(inserted)
+        return int(inserted)
 
     def _stored_in_span(self, span: dict[str, Any]) -> str | None:
         """SQL for the stored keys in [tmin, tmax], or None when nothing is stored there.
