@@ -87,12 +87,29 @@ def epoch_seconds_to_time(e: pl.Expr) -> pl.Expr:
     return us.cast(pl.Int64).cast(schema.UTC_US)
 
 
+def time_column(df: pl.DataFrame, name: str, unit: str | None = None) -> pl.Expr:
+    """time_from for column `name` of df; text columns are read as epoch numbers or as ISO 8601
+    dates, whichever their first values are (values that fit neither become null: bad_time)."""
+    dtype = df.schema[name]
+    if dtype == pl.String:
+        sample = df.get_column(name).drop_nulls().head(64).str.strip_chars()
+        as_numbers = sample.len() - sample.cast(pl.Float64, strict=False).null_count()
+        as_dates = sample.len() - sample.str.to_datetime(time_zone="UTC", strict=False).null_count()
+        numeric = as_numbers >= as_dates
+        text = pl.col(name).str.strip_chars()
+        if numeric:
+            return _epoch_to_time(text.cast(pl.Float64, strict=False), unit)
+        return text.str.to_datetime(time_zone="UTC", strict=False).cast(schema.UTC_US)
+    return time_from(pl.col(name), dtype, unit)
+
+
 def time_from(e: pl.Expr, dtype: pl.DataType, unit: str | None = None) -> pl.Expr:
     """Any time column -> UTC datetime (µs).
 
     Datetimes without a zone are taken as UTC. Numbers are epoch seconds, ms, µs or ns: `unit`
     says which, else it is guessed per value from the magnitude (traffic writes ms, OpenSky s).
-    Strings are parsed as numbers when they are numbers, else as ISO 8601.
+    Strings are parsed as numbers when they are numbers, else as ISO 8601 (time_column, which
+    sees the data, picks one of the two instead of trying both).
     """
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
@@ -180,7 +197,7 @@ def from_columns(
         dtype = sch[theirs]
         e = pl.col(theirs)
         if ours == "time":
-            out = time_from(e, dtype, units.get("time"))
+            out = time_column(df, theirs, units.get("time"))
         elif ours in ("icao24", "callsign"):
             out = e.cast(pl.String)
         elif ours == "squawk":

@@ -26,7 +26,7 @@ import polars as pl
 
 from isrwatch.sources import aircraft_json, tabular
 from isrwatch.sources._base import Piece, ReaderError, clip
-from isrwatch.sources.columns import from_columns, time_from
+from isrwatch.sources.columns import from_columns, time_column
 
 STALE_VECTOR_S = 15.0
 
@@ -58,8 +58,8 @@ def _stale_split(
     df: pl.DataFrame, row_time: str, pos_time: str
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """(fresh vectors, reject frame for stale ones)."""
-    row_s = time_from(pl.col(row_time), df.schema[row_time], "s").dt.epoch("us") / 1e6
-    pos_s = time_from(pl.col(pos_time), df.schema[pos_time], "s").dt.epoch("us") / 1e6
+    row_s = time_column(df, row_time, "s").dt.epoch("us") / 1e6
+    pos_s = time_column(df, pos_time, "s").dt.epoch("us") / 1e6
     age = (row_s - pos_s).alias("_age")
     df = df.with_columns(age, _pos_s=pos_s)
     # no row time to compare with: the vector is kept (its position time is known)
