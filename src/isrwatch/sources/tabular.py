@@ -227,6 +227,7 @@ def read_table(path: Path, fmt: str, batch_rows: int, mapping: dict | None) -> I
 _RECORD_SEP = re.compile(rb"\}\s*,\s*\{")
 JSON_THREADS = 2  # slices parsed at once (Polars drops the GIL while parsing)
 MAX_JOINS = 4  # slices joined to mend a cut inside a string before the text is called damaged
+JSON_SLICE = None  # decompressed bytes per slice (None: io.CHUNK)
 
 
 def read_traffic_json(path: Path, batch_rows: int, mapping: dict | None = None) -> Iterator[Piece]:
@@ -316,7 +317,7 @@ def _record_slices(path: Path) -> Iterator[tuple[bytes, str | None]]:
 def _chunks_then_error(path: Path) -> Iterator[bytes | ReaderError]:
     """Decompressed chunks; a decompression error comes last as a value, not raised."""
     try:
-        yield from io.chunks(path)
+        yield from io.chunks(path, size=JSON_SLICE)
     except ReaderError as exc:
         yield exc
 
