@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,10 +67,18 @@ REQUIRED = ("time", "icao24", "lat", "lon")
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "sync", "single-threaded")
 OBSERVATIONS_TABLE = "observations"
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+CONNECT_TIMEOUT = "30s"  # to reach a scheduler given by address
 
 _DAY_DIR = re.compile(r"^day=(\d{4}-\d{2}-\d{2})$")
 
 Work = Callable[..., dict[str, pl.DataFrame]]
+
+# The airspace stage fills its grid index and boundary-distance caches lazily, shared by every
+# call in a process, and two threads filling them at once corrupt them (measured here: entries
+# into Mexico that the in-process engine does not find). Its calls are therefore serialised
+# within a worker process; airspace work runs in parallel across worker processes
+# (scheduler "local", "processes" or a cluster), and segmentation runs outside the lock.
+_AIRSPACE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -311,11 +320,11 @@ def dask_session(client: Any = None, scheduler: str | None = None) -> Iterator[_
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
-        with LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as c:
+        with LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as c:
             yield _Session(client=c)
         return
     try:
-        c = Client(scheduler, timeout="30s")
+        c = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except OSError as exc:
         raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     try:
@@ -366,9 +375,9 @@ def plan(
     files = [str(p) for p in parquet_files(parquet_dir, since=lo, until=hi)]
     if not files or wanted == []:
         return files, []
-    counts = [dask.delayed(_count_file, pure=True)(f, lo, hi, wanted) for f in files]
+    counts = [dask.delayed(_count_file, pure=False)(f, lo, hi, wanted) for f in files]
     while len(counts) > 1:
-        counts = [dask.delayed(_merge_counts, pure=True)(c) for c in _chunks(counts, MERGE_FANOUT)]
+        counts = [dask.delayed(_merge_counts, pure=False)(c) for c in _chunks(counts, MERGE_FANOUT)]
     (merged,) = session.compute(counts)
     if npartitions is None:
         npartitions = max(2 * session.parallelism(), math.ceil(int(merged["n"].sum()) / ROWS_PER_PARTITION))
@@ -420,11 +429,13 @@ def map_aircraft(
             empty = _empty_outputs(work, kwargs)
             return {name: 0 for name in empty} if out is not None else empty
         # one graph key each for the arguments every task shares, so a large one (an airfield
-        # table, a region, thousands of file names) goes to each worker once
-        shared_files = dask.delayed(files, pure=True, traverse=False)
-        shared_kwargs = dask.delayed(kwargs, pure=True, traverse=False)
+        # table, a region, thousands of file names) goes to each worker once. Keys are new on
+        # every call (pure=False): files rewritten between two calls on a long-lived cluster
+        # are read again, never answered from an earlier call's result.
+        shared_files = dask.delayed(files, pure=False, traverse=False)
+        shared_kwargs = dask.delayed(kwargs, pure=False, traverse=False)
         tasks = [
-            dask.delayed(_run_partition, pure=True)(
+            dask.delayed(_run_partition, pure=False)(
                 shared_files, p, lo, hi, wanted, work, shared_kwargs, None if out is None else str(out)
             )
             for p in parts
@@ -449,7 +460,8 @@ def _sorties_work(obs: pl.DataFrame, *, airfields=None, rules=None, observations
 def _classify_work(obs: pl.DataFrame, *, countries=None, aois=None, aoi_list: bool = False) -> dict[str, pl.DataFrame]:
     from isrwatch.airspace.classify import classify_points
 
-    return {OBSERVATIONS_TABLE: classify_points(obs, countries=countries, aois=aois, aoi_list=aoi_list)}
+    with _AIRSPACE_LOCK:
+        return {OBSERVATIONS_TABLE: classify_points(obs, countries=countries, aois=aois, aoi_list=aoi_list)}
 
 
 def _events_work(obs: pl.DataFrame, *, regions, max_gap_s=None, airfields=None, rules=None) -> dict[str, pl.DataFrame]:
@@ -459,7 +471,8 @@ def _events_work(obs: pl.DataFrame, *, regions, max_gap_s=None, airfields=None, 
     ids = assign_sorties(obs, airfields=airfields, rules=rules)
     out = {"flights": flights(ids, airfields=airfields, rules=rules)}
     ids = ids.filter(pl.col(schema.FLIGHT_ID).is_not_null())  # as the pipeline passes them
-    out.update({f"events_{i}": airspace_events(ids, r, max_gap_s=max_gap_s) for i, r in enumerate(regions)})
+    with _AIRSPACE_LOCK:
+        out.update({f"events_{i}": airspace_events(ids, r, max_gap_s=max_gap_s) for i, r in enumerate(regions)})
     return out
 
 
