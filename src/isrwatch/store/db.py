@@ -10,8 +10,9 @@ Parquet parts the store owns in a directory next to it (``<store>.parts/``). Tab
 - ``observation_rows`` — rows of small ingests (fewer than ingestion.PART_MIN_ROWS per write),
   the same columns as the view.
 - ``observation_parts`` — the manifest of Parquet parts: relative path (``day=YYYY-MM-DD/
-  part-<ingest_id>-<uuid>.parquet``), ingest_id, day, rows, time span, bytes. A part is part of
-  the store exactly when its manifest row is committed (see "Why Parquet parts" below).
+  part-<ingest_id>-<uuid>.parquet``), ingest_id, day, rows, time span, icao24 range, bytes.
+  A part is part of the store exactly when its manifest row is committed (see "Why Parquet
+  parts" below).
 - ``aircraft_feed`` — FEED_AIRCRAFT facts per (icao24, source) with ``first_seen`` /
   ``last_seen`` (times of that aircraft's observations in the files that carried the facts).
 - ``ingest_log`` — one row per ingest attempt of a file: path, sha256, size, format, feed,
@@ -156,6 +157,8 @@ MIGRATIONS: dict[int, list[str]] = {
   n_rows BIGINT NOT NULL,
   tmin TIMESTAMPTZ NOT NULL,
   tmax TIMESTAMPTZ NOT NULL,
+  icao24_min VARCHAR NOT NULL,
+  icao24_max VARCHAR NOT NULL,
   size_bytes BIGINT NOT NULL
 )""",
     ],

@@ -231,10 +231,10 @@ class _Parts:
             row_group_size=PART_ROW_GROUP,
         )
         _fsync(path)
-        t = rows.get_column("time")
+        t, a = rows.get_column("time"), rows.get_column("icao24")
         self.con.execute(
-            "INSERT INTO observation_parts VALUES (nextval('part_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
-            [self.ingest_id, rel, day, rows.height, t.min(), t.max(), path.stat().st_size],
+            "INSERT INTO observation_parts VALUES (nextval('part_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [self.ingest_id, rel, day, rows.height, t.min(), t.max(), a.min(), a.max(), path.stat().st_size],
         ).fetchall()
 
     def sync(self) -> None:
@@ -348,8 +348,12 @@ class _Writer:
         df = _drop_repeats(df)
         self.rows_duplicate += n_in - df.height
 
-        tmin, tmax = df["time"].min(), df["time"].max()
-        span = {"tmin": tmin, "tmax": tmax}
+        span = {
+            "tmin": df["time"].min(),
+            "tmax": df["time"].max(),
+            "amin": df["icao24"].min(),
+            "amax": df["icao24"].max(),
+        }
         stored = self._stored_in_span(span)
         on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
         if self.parts is not None and df.height >= PART_MIN_ROWS:
@@ -405,20 +409,24 @@ class _Writer:
         return int(inserted)
 
     def _stored_in_span(self, span: dict[str, Any]) -> str | None:
-        """SQL for the stored keys in [tmin, tmax], or None when nothing is stored there.
+        """SQL for the stored keys in the chunk's span, or None when nothing is stored there.
 
-        A repeat has the same time, so it can only lie in the chunk's time span. The table's
-        zone maps and the parts' manifest answer "anything stored in that span?" without
-        reading rows; when nothing is (a new day, or a time-sorted file's next chunk) the
-        anti-join is skipped. Parts of this ingest written so far count: repeats across chunks
-        of one file are duplicates too.
+        A repeat has the same time and icao24, so it can only lie in the chunk's time span and
+        icao24 range. The table's zone maps and the parts' manifest answer "anything stored
+        there?" without reading rows; when nothing is (a new day, a time-sorted file's next
+        chunk, an aircraft-sorted file's next aircraft) the join is skipped, and otherwise the
+        Parquet footers' statistics skip the row groups outside the span. Parts of this ingest
+        written so far count: repeats across chunks of one file are duplicates too.
         """
-        where = "time BETWEEN $tmin AND $tmax"
+        where = "time BETWEEN $tmin AND $tmax AND icao24 BETWEEN $amin AND $amax"
         selects = []
         if self.con.execute(f"SELECT 1 FROM observation_rows WHERE {where} LIMIT 1", span).fetchall():
             selects.append(f"SELECT {', '.join(KEY)} FROM observation_rows WHERE {where}")
         paths = self.con.execute(
-            "SELECT path FROM observation_parts WHERE tmin <= $tmax AND tmax >= $tmin ORDER BY part_id", span
+            """SELECT path FROM observation_parts
+            WHERE tmin <= $tmax AND tmax >= $tmin AND icao24_min <= $amax AND icao24_max >= $amin
+            ORDER BY part_id""",
+            span,
         ).fetchall()
         if paths:
             root = parts_dir(self.con)
@@ -508,34 +516,42 @@ class _Writer:
             self.con.unregister("_isrwatch_rejects")
 
 
-def _prefetch(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
-    """The batches, read one or two ahead in a thread while the store writes the previous one.
+def _prefetch(batches: Iterable[Any], max_rows: int) -> Iterator[Any]:
+    """The batches, read ahead in a thread while the store writes: as many as hold up to
+    max_rows rows (always at least one batch).
 
-    Parsing (Polars, orjson) and DuckDB's inserts both release the GIL, so on two cores the
-    reader and the writer overlap. Exceptions from the reader are re-raised here, in order,
-    after the batches read before them; when the consumer stops early the reader is closed.
+    Parsing (Polars, orjson) and the store's writes (Polars' Parquet writer, DuckDB) release the
+    GIL, so on two cores the reader and the writer overlap. With max_rows one chunk, the reader
+    goes on reading the next chunk while the previous one is written, instead of stalling after
+    a batch or two. Exceptions from the reader are re-raised here, in order, after the batches
+    read before them; when the consumer stops early the reader is closed.
     """
-    slots: queue.Queue = queue.Queue(maxsize=depth)
+    slots: queue.Queue = queue.Queue()
     stop = threading.Event()
+    room = threading.Condition()
+    ahead = [0, 0]  # items and rows queued, not yet taken
 
-    def put(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def put(kind: str, value: Any) -> bool:
+        rows = int(getattr(value, "rows_read", 0) or 0) if kind == "batch" else 0
+        with room:
+            while not stop.is_set() and ahead[0] and ahead[1] + rows > max_rows:
+                room.wait(0.1)
+            if stop.is_set():
+                return False
+            ahead[0] += 1
+            ahead[1] += rows
+        slots.put((kind, value, rows))
+        return True
 
     def produce() -> None:
         it = iter(batches)
         try:
             for b in it:
-                if not put(("batch", b)):
+                if not put("batch", b):
                     return
-            put(("done", None))
+            put("done", None)
         except BaseException as exc:  # handed to the consumer, which decides
-            put(("error", exc))
+            put("error", exc)
         finally:
             close = getattr(it, "close", None)
             if close is not None:
@@ -545,7 +561,11 @@ def _prefetch(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
     worker.start()
     try:
         while True:
-            kind, value = slots.get()
+            kind, value, rows = slots.get()
+            with room:
+                ahead[0] -= 1
+                ahead[1] -= rows
+                room.notify_all()
             if kind == "batch":
                 yield value
             elif kind == "error":
@@ -554,11 +574,8 @@ def _prefetch(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
                 return
     finally:
         stop.set()
-        while True:  # unblock a reader waiting on a full queue
-            try:
-                slots.get_nowait()
-            except queue.Empty:
-                break
+        with room:
+            room.notify_all()  # a reader waiting for room gives up
         worker.join()
 
 
@@ -668,7 +685,7 @@ def _ingest_in_transaction(
         root = parts_dir(con)
         parts = _Parts(con, root, result.ingest_id) if root is not None else None
         writer = _Writer(con, result.ingest_id, result.feed or Path(result.path).name, parts)
-        incoming = _prefetch(batches)
+        incoming = _prefetch(batches, max_rows=CHUNK_ROWS)
         try:
             while True:
                 # Only what the reader raises can be damage in the file; an error while
