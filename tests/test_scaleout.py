@@ -201,6 +201,11 @@ def test_bad_input_is_a_clear_error(tmp_path, client):
         scaleout.flights_dask(bad, client=client)
     with pytest.raises(ValueError, match="must be after"):
         scaleout.flights_dask(bad, since="2025-01-02", until="2025-01-01", client=client)
+    (bad / "day=2025-01-01" / "x.parquet").unlink()
+    pl.DataFrame({"time": [datetime(2025, 1, 1, tzinfo=timezone.utc)], "icao24": ["abc123"], "lat": [1.0], "lon": [2.0],
+                  "pos_source": ["radar?"]}).write_parquet(bad / "day=2025-01-01" / "y.parquet")
+    with pytest.raises(ValueError, match=r"reading icao24 range \[first, last\) of 1 files under .*y\.parquet: "):
+        scaleout.flights_dask(bad, client=client)
 
 
 def test_any_parquet_layout_unsorted_gives_the_same_result(data, tmp_path, client):
