@@ -13,11 +13,14 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import numpy as np
 import pyproj
 import shapely
+
+from isrwatch.airspace.index import locked
 
 GEOD = pyproj.Geod(ellps="WGS84")
 R_EARTH_KM = 6371.0088
@@ -143,12 +146,14 @@ class BoundaryDistance:
         boundary = shapely.union_all(pieces) if pieces else shapely.LineString()
         self.x1, self.y1, self.x2, self.y2 = _segments(boundary)
         self.empty = len(self.x1) == 0
+        self._lock = threading.RLock()  # the lazy caches below are filled in several steps
         self._tiles: dict[tuple[int, int], tuple] = {}
         self._ll_tree = None  # STRtree of the lon/lat boundary segments, built on first use
         self._ck = np.empty(0, dtype=np.int64)  # cached cells: sorted keys, nearest boundary point
         self._cbx = np.empty(0)
         self._cby = np.empty(0)
 
+    @locked
     def crossings(self, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
         """(first, last) fraction along each lon/lat segment where it crosses the boundary
         (NaN where it does not), from exact segment-segment intersections."""
@@ -239,6 +244,7 @@ class BoundaryDistance:
             bx[pt], by[pt] = back.transform(ax + t * vx, ay + t * vy)
         return bx, by
 
+    @locked
     def approx_km(self, lon, lat) -> np.ndarray:
         """Distance estimate (km) from the tile projections, for ranking points."""
         lon = np.asarray(lon, float)
@@ -247,6 +253,7 @@ class BoundaryDistance:
             return np.full(len(lon), np.inf)
         return self._approx(lon, lat)[0] / 1000.0
 
+    @locked
     def estimate_km(self, lon, lat) -> np.ndarray:
         """A cheap upper bound of each point's distance (km): the distance to the boundary point
         nearest to the centre of its CELL_DEG cell (cell answers cached per region, so repeated
@@ -278,6 +285,7 @@ class BoundaryDistance:
         # haversine overstates nothing by more than the sphere/ellipsoid difference (< 0.6 %)
         return haversine_km(lon, lat, self._cbx[pos], self._cby[pos])
 
+    @locked
     def distance(self, lon, lat, hint_km=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(geodesic km, nearest boundary lon, nearest boundary lat) per point, refined.
 

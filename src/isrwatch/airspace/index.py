@@ -15,6 +15,9 @@ smallest, most specific area wins).
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import numpy as np
 import shapely
 
@@ -26,10 +29,23 @@ _MIXED = -2
 _OUTSIDE = -1
 
 
+def locked(method):
+    """Run a method under the instance's lock: the lazily filled caches (grid cells, tiles) are
+    updated in several steps, and a thread reading between them would get wrong answers."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class PolygonIndex:
-    """locate(lon, lat) -> index of the containing polygon or -1, vectorised."""
+    """locate(lon, lat) -> index of the containing polygon or -1, vectorised. Thread-safe."""
 
     def __init__(self, geoms, priority=None):
+        self._lock = threading.RLock()
         geoms = np.asarray(geoms, dtype=object)
         self.geoms = geoms
         self.n = len(geoms)
@@ -119,6 +135,7 @@ class PolygonIndex:
         self._fine = np.concatenate([self._fine, fine])
 
     # -- queries --------------------------------------------------------------------------------
+    @locked
     def cells(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(coarse cell id, fine cell global id or -1, state) per point; builds cells on demand."""
         lon = np.asarray(lon, dtype=float)
@@ -144,6 +161,7 @@ class PolygonIndex:
         state = np.where(ok, state, _OUTSIDE).astype(np.int32)
         return cid, fid, state
 
+    @locked
     def locate(self, lon, lat) -> np.ndarray:
         """Index of the containing polygon per point (-1 where none; NaN positions give -1)."""
         lon = np.asarray(lon, dtype=float)
@@ -151,6 +169,7 @@ class PolygonIndex:
         cid, _, state = self.cells(lon, lat)
         return self._locate(lon, lat, cid, state)
 
+    @locked
     def contains_with_cells(self, lon, lat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(inside, cell key, cell wholly outside) per point in one pass; see surely_outside."""
         lon = np.asarray(lon, dtype=float)
@@ -179,10 +198,12 @@ class PolygonIndex:
             out[pt[firsts]] = owner[firsts]
         return out
 
+    @locked
     def contains(self, lon, lat) -> np.ndarray:
         """Inside any polygon (bool per point)."""
         return self.locate(lon, lat) >= 0
 
+    @locked
     def surely_outside(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """(cell key, outside-flag) per point: points sharing a key whose cell lies wholly outside
         every polygon are joined by segments that cannot touch any polygon (the cell is convex)."""
