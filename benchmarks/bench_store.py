@@ -22,7 +22,15 @@ addresses (three hex digits replaced), times shifted by whole minutes (copies sp
 and positions nudged by copy x 1e-6 degrees, so that the file does not collapse into one
 dictionary per column; sorted by time like a state-vector dump.
 
-Writes benchmarks/out/store.json and prints a Markdown table.
+Design alternatives (--no-alternatives skips them), on the generated file, once each, CPU
+seconds: the ways of storing its observations (DuckDB INSERT into a table as the store's v1 did,
+the same with a lighter layout -- numeric columns only, icao24 as an integer -- and with
+checkpoint_threshold raised; DuckDB's COPY to Parquet; Polars' Parquet writer as the store's
+parts use it), and the reader against a DuckDB-native validation of the same Parquet (stale
+vectors, row order, addresses and the position_jump neighbours as window functions). These are
+the figures behind "Why Parquet parts" in src/isrwatch/store/db.py.
+
+Writes benchmarks/out/store.json and prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -158,6 +166,109 @@ print(json.dumps(out))
 '''
 
 
+ALTERNATIVES = '''
+import os, shutil, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {src!r})
+import duckdb, polars as pl
+from isrwatch.sources import read
+
+path = {path!r}
+work = Path(tempfile.mkdtemp(dir={stores!r}))
+df = pl.concat([b.observations for b in read(path)]).with_columns(ingest_id=pl.lit(1, dtype=pl.Int64))
+arrow = df.to_arrow()
+out = {{"rows": df.height}}
+
+def timed(name, fn):
+    c0, w0 = time.process_time(), time.perf_counter()
+    size = fn()
+    out[name] = {{"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0, "mb": size / 1e6 if size else None}}
+
+def size_of(*paths):
+    return sum(p.stat().st_size for q in paths for p in ([q] if q.is_file() else q.rglob("*")) if p.is_file())
+
+def duck_insert(select, settings=()):
+    db = work / "t.duckdb"
+    for p in (db, Path(str(db) + ".wal")):
+        p.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    con.execute("SET preserve_insertion_order = false")
+    for s in settings:
+        con.execute(s)
+    con.register("a", arrow)
+    con.execute(f"CREATE TABLE o AS SELECT {{select}} FROM a LIMIT 0")
+    def run():
+        con.execute("BEGIN")
+        con.execute(f"INSERT INTO o SELECT {{select}} FROM a")
+        con.execute("COMMIT")
+        con.close()
+        return size_of(db, *[p for p in [Path(str(db) + ".wal")] if p.exists()])
+    return run
+
+light = ("time, CAST(('0x' || icao24) AS UINTEGER) AS icao24, lat, lon, alt_baro, alt_geom, gs, track, vrate,"
+         " CAST(on_ground AS UTINYINT) + 2 * CAST(leg_start AS UTINYINT) + 4 * CAST(stale AS UTINYINT) AS flags")
+timed("duckdb_insert_table", duck_insert("*"))
+timed("duckdb_insert_table_checkpoint_threshold_1tb", duck_insert("*", ["SET checkpoint_threshold = '1TB'"]))
+timed("duckdb_insert_table_light_layout", duck_insert(light))
+
+def copy_parquet():
+    con = duckdb.connect()
+    con.register("a", arrow)
+    target = work / "copy.parquet"
+    con.execute(f"COPY (SELECT * FROM a) TO '{{target}}' (FORMAT parquet, COMPRESSION zstd)")
+    return target.stat().st_size
+timed("duckdb_copy_parquet_zstd", copy_parquet)
+
+def polars_parts():
+    d = work / "parts"
+    d.mkdir(exist_ok=True)
+    for i in range(0, df.height, 2_000_000):
+        df.slice(i, 2_000_000).write_parquet(d / f"p{{i}}.parquet", compression="zstd", compression_level=1,
+                                             statistics=True, row_group_size=131_072)
+    return size_of(d)
+timed("polars_write_parquet_zstd1", polars_parts)
+
+timed("reader_opensky_parquet", lambda: sum(b.rows_read for b in read(path)) and 0)
+
+native = f"""
+WITH src AS (
+  SELECT file_row_number AS rn, epoch_us(time) AS row_us, CAST(round(lastposupdate * 1e6) AS BIGINT) AS t_us,
+         lower(trim(icao24)) AS icao24, lat, lon
+  FROM read_parquet('{{path}}', file_row_number = true)
+), fresh AS (
+  SELECT *, row_number() OVER (ORDER BY rn) - 1 AS fi FROM src
+  WHERE t_us IS NOT NULL AND NOT coalesce(row_us - t_us > 15e6, false)
+), addr AS (
+  SELECT icao24, CASE WHEN regexp_full_match(icao24, '~?[0-9a-f]{{{{6}}}}')
+                      THEN CAST(('0x' || ltrim(icao24, '~')) AS BIGINT) + (CASE WHEN icao24[1] = '~' THEN 16777216 ELSE 0 END)
+                 END AS address
+  FROM (SELECT DISTINCT icao24 FROM fresh)
+), valid AS (
+  SELECT f.*, a.address, f.fi // 250000 AS batch FROM fresh f JOIN addr a USING (icao24)
+  WHERE a.address IS NOT NULL AND lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180
+), keyed AS (
+  SELECT *, address * (1::BIGINT << 38) + (t_us - min(t_us) OVER (PARTITION BY batch)) AS k FROM valid
+), w AS (
+  SELECT address, lat, lon, lag(address) OVER win AS pa, lead(address) OVER win AS na,
+         lag(lat) OVER win AS plat, lag(lon) OVER win AS plon, lead(lat) OVER win AS nlat, lead(lon) OVER win AS nlon
+  FROM keyed WINDOW win AS (PARTITION BY batch ORDER BY k, rn)
+)
+SELECT count(*) FILTER (WHERE pa = address AND na = address
+                        AND (lat - plat) ^ 2 + (lon - plon) ^ 2 > 0.05 AND (lat - nlat) ^ 2 + (lon - nlon) ^ 2 > 0.05)
+FROM w
+"""
+timed("duckdb_native_validation_windows", lambda: duckdb.connect().execute(native).fetchall() and 0)
+shutil.rmtree(work, ignore_errors=True)
+print(json.dumps(out))
+'''
+
+
+def measure_alternatives(path: Path) -> dict:
+    res = run_here(ALTERNATIVES.format(src=str(REPO / "src"), path=str(path), stores=str(STORES)), timeout=3600)
+    STORES.mkdir(parents=True, exist_ok=True)
+    return res
+
+
 def measure(case: dict, runs: int) -> dict:
     res = run_here(
         SNIPPET.format(src=str(REPO / "src"), paths=[str(p) for p in case["paths"]], stores=str(STORES), runs=runs),
@@ -182,12 +293,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3, help="timed runs per step (best is reported)")
     ap.add_argument("--rows", type=int, default=10_000_000, help="rows of the generated OpenSky-like file")
+    ap.add_argument("--no-alternatives", action="store_true", help="skip the design alternatives")
     args = ap.parse_args()
 
     rows = []
-    for case in cases(args.rows):
+    todo = cases(args.rows)
+    STORES.mkdir(parents=True, exist_ok=True)
+    for case in todo:
         print(f"{case['case']} ...", file=sys.stderr, flush=True)
         rows.append(measure(case, args.runs))
+    alternatives = None
+    if not args.no_alternatives:
+        print("design alternatives ...", file=sys.stderr, flush=True)
+        alternatives = measure_alternatives(todo[-1]["paths"][0])
 
     big = rows[-1]
     target = {
@@ -196,7 +314,7 @@ def main() -> None:
         "measured": big["fresh_pts_s"],
         "met": big["fresh_pts_s"] >= TARGET_PTS_S,
     }
-    out = {"machine": machine(), "runs": args.runs, "results": rows, "target": target}
+    out = {"machine": machine(), "runs": args.runs, "results": rows, "target": target, "alternatives": alternatives}
     path = write_json("store", out)
 
     print(
@@ -218,6 +336,16 @@ def main() -> None:
             ],
         )
     )
+    if alternatives:
+        n = alternatives.pop("rows")
+        print(f"\nDesign alternatives, {n:,} rows of the generated file (once each):\n")
+        print(
+            markdown_table(
+                [{"what": k, **v} for k, v in alternatives.items()],
+                [("what", "step"), ("wall_s", "wall s"), ("cpu_s", "CPU s"), ("mb", "MB on disk")],
+            )
+        )
+        alternatives["rows"] = n
     print()
     print(
         f"target: {target['what']}: {target['measured']:,.0f} (target {target['target']:,.0f}) "

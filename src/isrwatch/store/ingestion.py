@@ -17,8 +17,16 @@ rows_rejected (and reasons) as the first time, every other row a duplicate, rows
 so the invariant holds, and logs the attempt with status ``skipped``. ``force=True`` reads the
 file anyway (rows are then deduplicated against the store, with the same outcome).
 
-Atomicity: all of a file's inserts (observations, aircraft facts, rejects, log row) run in
-one transaction; an exception, or the process being killed, leaves the store as it was.
+How rows are written: the reader runs in a thread, up to one chunk (CHUNK_ROWS) ahead, while
+the previous chunk is written. A chunk is cleared of keyless rows and of repeats within itself,
+then of rows already stored (looked up only in the chunk's time span and icao24 range). A chunk
+with at least PART_MIN_ROWS rows of a UTC day becomes a Parquet part of that day (db.py, "Why
+Parquet parts"), anything smaller goes to the table ``observation_rows``.
+
+Atomicity: all of a file's inserts (observations, aircraft facts, rejects, log row, the parts'
+manifest rows) run in one transaction, and parts are fsynced before it commits; an exception,
+or the process being killed, leaves the store as it was (parts written meanwhile are deleted on
+rollback, or, after a kill, by the next writable open_store()).
 The one exception by design is damage in the file (a ReaderError such as a truncated gzip,
 or an OSError mid-read): the rows read before the damage are kept and committed, the ingest
 is logged with status ``error`` and the message, and the damage is recorded as a reject
