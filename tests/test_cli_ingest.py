@@ -203,3 +203,31 @@ def test_coverage_shows_days_without_observations(tmp_path):
     result = run("store", "coverage", "--db", db)
     assert result.exit_code == 0
     assert "2023-11-15 … 2023-11-16 (2 days)" in result.stdout and "no observations" in result.stdout
+
+
+def test_bulk_ingest_as_parquet_parts_through_the_cli(feeds, tmp_path, monkeypatch):
+    import isrwatch.store.ingestion as ingestion
+
+    monkeypatch.setattr(ingestion, "PART_MIN_ROWS", 100)  # both traces are bulk writes here
+    db = tmp_path / "s.duckdb"
+    out = run_json("ingest", str(feeds), "--db", str(db))
+    assert (out["rows_read"], out["rows_stored"]) == (800, 800)
+    parts = sorted((tmp_path / "s.duckdb.parts").glob("day=*/part-*.parquet"))
+    assert len(parts) == 2
+    info = run_json("store", "info", "--db", str(db))
+    assert info["n_obs"] == 800 and info["n_aircraft"] == 2
+    forced = run_json("ingest", str(feeds), "--db", str(db), "--force")
+    assert forced["rows_duplicate"] == 800 and forced["rows_stored"] == 0
+    assert sorted((tmp_path / "s.duckdb.parts").glob("day=*/part-*.parquet")) == parts
+    exported = run_json("export", str(tmp_path / "exp"), "--db", str(db))
+    assert exported["rows"] == 800
+    other = tmp_path / "other.duckdb"
+    assert run_json("import", str(tmp_path / "exp"), "--db", str(other))["rows_stored"] == 800
+    assert run_json("store", "info", "--db", str(other))["per_day"] == info["per_day"]
+    # a store separated from its parts says so instead of counting fewer observations
+    for p in parts:
+        p.unlink()
+    result = run("store", "info", "--db", str(db))
+    assert result.exit_code == 1
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and "Parquet parts are missing" in err[0]
