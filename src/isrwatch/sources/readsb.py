@@ -91,10 +91,8 @@ class TraceColumns:
         self.lengths: list[int] = []  # points per trace
         self.bases: list[float | None] = []  # trace "timestamp"
         self.icaos: list[str | None] = []
-        self.obj_at: list[int] = []  # point index (in the batch) of each aircraft object
-        self.flights: list[str | None] = []  # and what it said
-        self.squawks: list[str | None] = []
-        self.types: list[str | None] = []
+        self.sparse: list[pl.DataFrame] = []  # per trace: point index (in the batch) and
+        # flight, squawk and type of each aircraft object
         self.aircraft: list[dict] = []
         self.ground: list[pl.Series] = []
         self.n = 0
@@ -134,24 +132,36 @@ class TraceColumns:
         for i, dtype in _COLUMN_TYPES:
             self.cols[i].append(pl.Series(cols[i], dtype=dtype, strict=False))
         alt = cols[3]
-        self.cols[3].append(pl.Series(alt, dtype=pl.Float64, strict=False))
-        self.ground.append(pl.Series(list(map(operator.eq, alt, repeat("ground"))), dtype=pl.Boolean))
+        if alt.count("ground"):
+            self.cols[3].append(pl.Series(alt, dtype=pl.Float64, strict=False))  # "ground" -> null
+            self.ground.append(pl.Series(list(map(operator.eq, alt, repeat("ground"))), dtype=pl.Boolean))
+        else:  # airborne all along (the common case): no text to weed out
+            self.cols[3].append(pl.Series(alt, dtype=pl.Float64, strict=False))
+            self.ground.append(pl.repeat(False, n, dtype=pl.Boolean, eager=True))
         objs = cols[8]
         at = [i for i, a in enumerate(objs) if a is not None]
         if at:
-            offset = self.n
-            self.obj_at.extend([offset + i for i in at])
             if typed:  # msgspec checked the types already
                 present = [objs[i] for i in at]
-                self.flights.extend([a.flight for a in present])
-                self.squawks.extend([a.squawk for a in present])
-                self.types.extend([a.type for a in present])
+                flights = [a.flight for a in present]
+                squawks = [a.squawk for a in present]
+                types = [a.type for a in present]
             else:
                 present = [objs[i] if type(objs[i]) is dict else {} for i in at]
                 # flight must be text: other types are junk, not callsigns
-                self.flights.extend([f if type(f) is str else None for f in [a.get("flight") for a in present]])
-                self.squawks.extend([_text(a.get("squawk")) for a in present])
-                self.types.extend([t if type(t) is str else None for t in [a.get("type") for a in present]])
+                flights = [f if type(f) is str else None for f in [a.get("flight") for a in present]]
+                squawks = [_text(a.get("squawk")) for a in present]
+                types = [t if type(t) is str else None for t in [a.get("type") for a in present]]
+            self.sparse.append(
+                pl.DataFrame(
+                    {
+                        "at": pl.Series(at, dtype=pl.Int64) + self.n,
+                        "flight": pl.Series(flights, dtype=pl.String),
+                        "squawk": pl.Series(squawks, dtype=pl.String),
+                        "type": pl.Series(types, dtype=pl.String),
+                    }
+                )
+            )
         self.lengths.append(n)
         self.bases.append(_number(timestamp))
         self.icaos.append(icao)
@@ -188,14 +198,9 @@ class TraceColumns:
 
     def _sparse(self) -> pl.DataFrame:
         """flight, squawk and type of the aircraft objects, by point index."""
-        return pl.DataFrame(
-            {
-                "at": pl.Series(self.obj_at, dtype=pl.Int64),
-                "flight": pl.Series(self.flights, dtype=pl.String),
-                "squawk": pl.Series(self.squawks, dtype=pl.String),
-                "type": pl.Series(self.types, dtype=pl.String),
-            }
-        )
+        if not self.sparse:
+            return pl.DataFrame(schema={"at": pl.Int64, "flight": pl.String, "squawk": pl.String, "type": pl.String})
+        return pl.concat(self.sparse, how="vertical", rechunk=False)
 
     def take(self) -> Piece:
         """The gathered points as one observation frame (and reset)."""
