@@ -112,39 +112,24 @@ def test_airspace_events_identical_to_the_pipeline(data, client):
     assert scaleout.airspace_events_dask(data["pq"], "MEX", client=client).equals(want.filter(pl.col("region") == "MEX"))
 
 
-def test_airspace_calls_never_overlap_within_a_worker_process(data, client, monkeypatch):
-    # the airspace stage's lazily filled caches are not safe for two threads at once (seen: wrong
-    # entries into Mexico); the engine serialises its calls per process, segmentation stays parallel
-    import threading
-    import time
+def test_threads_filling_cold_airspace_caches_give_the_same_entries(data, client):
+    # worker threads share the airspace stage's lazily filled grid and distance caches; a fresh
+    # copy of Mexico's geometry starts them cold, so both threads fill cells at once (before the
+    # stage locked its caches this gave entries into Mexico the in-process engine did not find)
+    import shapely
 
-    import isrwatch.airspace.events as events_mod
-    import isrwatch.segment as segment_mod
+    from isrwatch.airspace import Region, sovereign
 
-    guard = threading.Lock()
-    active = {"airspace": 0, "segment": 0}
-    peak = {"airspace": 0, "segment": 0}
+    mex = sovereign("MEX")
 
-    def tracked(name, fn):
-        def wrapper(*args, **kwargs):
-            with guard:
-                active[name] += 1
-                peak[name] = max(peak[name], active[name])
-            try:
-                time.sleep(0.2)  # widen the window in which a second thread could enter
-                return fn(*args, **kwargs)
-            finally:
-                with guard:
-                    active[name] -= 1
-        return wrapper
+    def cold() -> Region:
+        return Region(id="mex-copy", name="Mexico (copy)", kind="user", geometry=shapely.from_wkb(shapely.to_wkb(mex)))
 
-    monkeypatch.setattr(events_mod, "airspace_events", tracked("airspace", events_mod.airspace_events))
-    monkeypatch.setattr(segment_mod, "assign_sorties", tracked("segment", segment_mod.assign_sorties))
-    events = scaleout.airspace_events_dask(data["pq"], "MEX", client=client, npartitions=6)
     sortie_rows = data["ids"].filter(pl.col(schema.FLIGHT_ID).is_not_null())
-    assert events.equals(airspace_events(sortie_rows, "MEX"))
-    assert peak["segment"] == 2  # the two worker threads did run tasks side by side
-    assert peak["airspace"] == 1
+    want = airspace_events(sortie_rows, cold())
+    assert want["entered"].any() and (~want["entered"]).any()
+    for _ in range(3):
+        assert scaleout.airspace_events_dask(data["pq"], cold(), client=client, npartitions=6).equals(want)
 
 
 def test_window_and_aircraft_filters_match_the_store(data, client):

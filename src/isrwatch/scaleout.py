@@ -36,8 +36,9 @@ Where it runs: ``client=`` a distributed.Client; else ``scheduler=``: a schedule
 dask scheduler name ("threads", "processes", "synchronous"); else $ISRWATCH_DASK_SCHEDULER (same
 values); else Dask's default (a Client already made in this process, or the threaded
 scheduler). On a real cluster the Parquet directory must be readable by the workers under the
-same path (a shared file system). Airspace calls are serialised within a worker process (see
-_AIRSPACE_LOCK): threads of one worker segment in parallel but test airspace one at a time.
+same path (a shared file system). Threads of one worker share the stages' lazily built indexes
+(airfields, region grids, boundary distances); those are filled under locks, so threads give
+the answers one thread gives.
 
 Not scaled out: identify (one row per distinct address against the aircraft databases; the
 table is small and needs the store's feed facts, which an export does not carry).
@@ -48,7 +49,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,13 +75,6 @@ CONNECT_TIMEOUT = "30s"  # to reach a scheduler given by address
 _DAY_DIR = re.compile(r"^day=(\d{4}-\d{2}-\d{2})$")
 
 Work = Callable[..., dict[str, pl.DataFrame]]
-
-# The airspace stage fills its grid index and boundary-distance caches lazily, shared by every
-# call in a process, and two threads filling them at once corrupt them (measured here: entries
-# into Mexico that the in-process engine does not find). Its calls are therefore serialised
-# within a worker process; airspace work runs in parallel across worker processes
-# (scheduler "local", "processes" or a cluster), and segmentation runs outside the lock.
-_AIRSPACE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -468,8 +461,7 @@ def _sorties_work(obs: pl.DataFrame, *, airfields=None, rules=None, observations
 def _classify_work(obs: pl.DataFrame, *, countries=None, aois=None, aoi_list: bool = False) -> dict[str, pl.DataFrame]:
     from isrwatch.airspace.classify import classify_points
 
-    with _AIRSPACE_LOCK:
-        return {OBSERVATIONS_TABLE: classify_points(obs, countries=countries, aois=aois, aoi_list=aoi_list)}
+    return {OBSERVATIONS_TABLE: classify_points(obs, countries=countries, aois=aois, aoi_list=aoi_list)}
 
 
 def _events_work(obs: pl.DataFrame, *, regions, max_gap_s=None, airfields=None, rules=None) -> dict[str, pl.DataFrame]:
@@ -479,8 +471,7 @@ def _events_work(obs: pl.DataFrame, *, regions, max_gap_s=None, airfields=None, 
     ids = assign_sorties(obs, airfields=airfields, rules=rules)
     out = {"flights": flights(ids, airfields=airfields, rules=rules)}
     ids = ids.filter(pl.col(schema.FLIGHT_ID).is_not_null())  # as the pipeline passes them
-    with _AIRSPACE_LOCK:
-        out.update({f"events_{i}": airspace_events(ids, r, max_gap_s=max_gap_s) for i, r in enumerate(regions)})
+    out.update({f"events_{i}": airspace_events(ids, r, max_gap_s=max_gap_s) for i, r in enumerate(regions)})
     return out
 
 
