@@ -146,11 +146,12 @@ def _jumps(df: pl.DataFrame) -> pl.DataFrame:
     t_us = t.dt.epoch("us")
     lo, hi = s.select(t_us.min().alias("lo"), t_us.max().alias("hi")).row(0)
     # address in the top 25 bits, time in the low 38: exact for batches spanning up to 3 days;
-    # longer spans lose sub-millisecond order (a stable sort keeps file order within a tick),
-    # which cannot matter to a check that floors time steps at 1 s
+    # longer spans lose sub-millisecond order, which cannot matter to a check that floors time
+    # steps at 1 s
     coarse = max(0, (hi - lo).bit_length() - 38)
-    key = pl.col(ADDRESS) * (1 << 38) + ((t_us - lo) // (1 << coarse))
-    s = s.sort(key, maintain_order=True)
+    s = s.with_columns(_key=pl.col(ADDRESS) * (1 << 38) + ((t_us - lo) // (1 << coarse)))
+    if not s.get_column("_key").is_sorted():  # files of one aircraft in time order need no sort
+        s = s.sort("_key")
     lat, lon = pl.col("lat"), pl.col("lon")
     same_prev = pl.col(ADDRESS).diff() == 0
     same_next = same_prev.shift(-1)
