@@ -471,3 +471,15 @@ def test_traffic_json_damage_early_in_a_big_file(tmp_path, monkeypatch):
     obs, _, _, _, error = collect(path)
     assert error is not None and error.reason == "invalid_json"
     assert obs.height == 500
+
+
+def test_big_api_response_across_many_chunks(tmp_path, monkeypatch):
+    from isrwatch.sources import io as sio
+
+    monkeypatch.setattr(sio, "CHUNK", 4096)
+    aircraft = [g.api_aircraft(f"ae{i:04x}", lat=30 + i * 1e-3) for i in range(3000)]
+    text = json.dumps(g.api_response(aircraft)) + "Too many requests" + json.dumps(g.api_response(aircraft[:5]))
+    path = g.write(tmp_path / "big.json", text.encode())
+    obs, rej, _, batches, error = collect(path)
+    assert error is None
+    assert obs.height == 3005 and reasons(rej) == {"api_error_body": 0}

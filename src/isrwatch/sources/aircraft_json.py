@@ -105,7 +105,11 @@ def scan(path: Path) -> Iterator[tuple[str, object, int]]:
                 obj, end = dec.raw_decode(buf, pos)
             except json.JSONDecodeError as exc:
                 if not eof and exc.pos >= len(buf) - _MAX_TOKEN:
-                    more()
+                    # the value runs past the buffer: at least double what is buffered, so a
+                    # huge response is parsed a few times, not once per chunk
+                    want = 2 * (len(buf) - pos)
+                    while not eof and len(buf) - pos < want:
+                        more()
                     continue
                 m = _RESPONSE_START.search(buf, pos + 1)
                 while m is None and not eof:
