@@ -11,6 +11,7 @@ seconds; CPU counts every thread, DuckDB's and Polars' included):
 - force: ingest the same files again with force=True: every row read, every row a duplicate;
 - skip: ingest them again without force: the sha256 matches a completed ingest, nothing read;
 - size: the store on disk after the fresh ingest (DuckDB file, WAL, Parquet parts);
+- read back: load_observations of everything, and of five aircraft, from that store;
 - peak RSS of the process.
 points/s is rows_read / best wall seconds. The counting invariant (rows_read == stored +
 rejected + duplicate) is checked on every run.
@@ -116,7 +117,7 @@ import os, shutil, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, {src!r})
 from isrwatch.sources import read
-from isrwatch.store import ingest, open_store
+from isrwatch.store import ingest, load_observations, open_store
 
 paths = {paths!r}
 stores = Path({stores!r})
@@ -152,6 +153,13 @@ out["read"] = {{"best_s": r["best_s"], "best_cpu_s": r["best_cpu_s"], "points": 
 r = best_of(fresh, n=runs)
 out["fresh"] = {{"best_s": r["best_s"], "best_cpu_s": r["best_cpu_s"], "wall_s": r["wall_s"], "cpu_s": r["cpu_s"], **r["result"]}}
 out["size_bytes"] = state["size"]
+con = open_store(state["dir"] / "s.duckdb", read_only=True)
+some = [a for (a,) in con.execute("SELECT DISTINCT icao24 FROM observations ORDER BY 1 LIMIT 5").fetchall()]
+r = best_of(lambda: load_observations(con).height, n=runs)
+out["load_all"] = {{"best_s": r["best_s"], "best_cpu_s": r["best_cpu_s"], "rows": r["result"]}}
+r = best_of(lambda: load_observations(con, icao24=some).height, n=runs)
+out["load_5_aircraft"] = {{"best_s": r["best_s"], "best_cpu_s": r["best_cpu_s"], "rows": r["result"]}}
+con.close()
 con = open_store(state["dir"] / "s.duckdb")
 def again(force):
     return check([ingest(con, p, force=force) for p in paths])
@@ -283,6 +291,8 @@ def measure(case: dict, runs: int) -> dict:
         row[f"{step}_cpu_s"] = s["best_cpu_s"]
         row[f"{step}_pts_s"] = points / s["best_s"] if s["best_s"] else None
         row[f"{step}_pts_cpu_s"] = points / s["best_cpu_s"] if s["best_cpu_s"] else None
+    row["load_all_s"] = res["load_all"]["best_s"]
+    row["load_5_aircraft_s"] = res["load_5_aircraft"]["best_s"]
     row["stored"] = res["fresh"]["rows_stored"]
     row["size_mb"] = res["size_bytes"] / 1e6
     row["bytes_per_stored_row"] = res["size_bytes"] / row["stored"] if row["stored"] else None
@@ -332,6 +342,8 @@ def main() -> None:
                 ("force_cpu_s", "force CPU s"),
                 ("skip_s", "skip (sha256) s"),
                 ("size_mb", "store MB"),
+                ("load_all_s", "load all s"),
+                ("load_5_aircraft_s", "load 5 aircraft s"),
                 ("peak_rss_mb", "peak RSS MB"),
             ],
         )

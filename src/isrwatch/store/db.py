@@ -21,16 +21,20 @@ Parquet parts the store owns in a directory next to it (``<store>.parts/``). Tab
 - ``meta`` — key/value; ``schema_version`` lets later versions migrate an older file.
 - schema ``derived`` — tables saved by later stages (save_table / load_table).
 
-Why Parquet parts. Ingest speed is bounded by what storing a row costs. Measured on the
-2-core machine for 10 M OpenSky-like rows (CPU seconds, the figure that holds however busy the
-machine is): DuckDB's INSERT into a table costs 3.5–4.9 CPU-s whatever the types or settings
-(per column ~0.15 CPU-s, strings ~0.5; compression forced off makes it dearer, 772 MB on disk),
-its own COPY to Parquet ~3 CPU-s; Polars writes the same rows as zstd Parquet in ~1.7 CPU-s,
-and smaller (128 MB against DuckDB's 280 MB). So bulk writes go to Parquet parts and small
-ones to the table (a file per small write would leave thousands of tiny files to open).
-A DuckDB-native path for Parquet input (units, stale vectors, reasons and the position_jump
-rule as window functions over read_parquet) was measured too: the windows alone cost 6.3
-CPU-s per 10 M rows, more than the whole Polars reader (2.6), so input goes through the readers.
+Why Parquet parts. Ingest speed is bounded by what storing a row costs. Measured by
+benchmarks/bench_store.py on the 2-core machine for 10 M OpenSky-like observations, in CPU
+seconds (the figure that holds however busy the machine is): DuckDB's INSERT into a table costs
+~5 CPU-s (282 MB), the same with checkpoint_threshold raised as much, a lighter layout (numeric
+columns only, icao24 as an integer, flags packed; without the strings) still 2.2 CPU-s
+(compression forced off cost more, and 772 MB); DuckDB's COPY to zstd Parquet ~5.4 CPU-s (103 MB); Polars
+writes the same rows as zstd Parquet in 1.7 CPU-s (128 MB). So bulk writes go to Parquet parts
+and small ones to the table (a file per small write would leave thousands of tiny files to
+open). A DuckDB-native path for Parquet input (units, stale vectors, reasons, and the
+position_jump neighbours as window functions over read_parquet) was measured too: those
+windows alone cost 7.6 CPU-s per 10 M rows, three times the whole Polars reader (2.5), so
+every input goes through the readers, whose semantics then need no second implementation.
+Reads pay a little for it (bench_store's read-back columns): load_observations of 10 M rows
+takes about as long as from the table; a filter on a few aircraft scans every part.
 
 The guarantees hold because the manifest is a DuckDB table: parts are written and fsynced
 before the ingest's transaction commits their manifest rows; a part whose row is not
