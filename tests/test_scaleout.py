@@ -256,6 +256,8 @@ def test_worker_processes_give_the_same_tables(data, tmp_path):
     assert fl.equals(data["flights"])
     assert ev.equals(airspace_events(sortie_rows, region))
     assert ev["entered"].any()
+    # "local": a cluster of worker processes started for the call and closed after it
+    assert scaleout.flights_dask(data["pq"], scheduler="local", npartitions=3).equals(data["flights"])
 
 
 # --- planning --------------------------------------------------------------------------------
