@@ -755,3 +755,61 @@ def test_ingest_real_feeds(con, shared):
     again = [ingest(con, f) for f in files]
     assert all(r.skipped_already_ingested and r.rows_stored == 0 for r in again)
     assert summary(con)["n_obs"] == s["n_obs"]
+
+
+def _bad_csv(path: Path) -> Path:
+    """A CSV with what crowd-sourced feeds get wrong, for both storage paths to agree on."""
+    t0 = 1_700_000_000
+    rows = ["time,icao24,callsign,lat,lon,altitude,groundspeed,squawk"]
+    for i in range(300):  # a clean track, with a repeated stretch
+        rows.append(f"{t0 + i},abc123,RCH{i % 3},{30 + i * 1e-3},{-100 - i * 1e-3},30000,400,7700")
+    rows += [rows[k] for k in range(1, 40)]  # duplicates of the first 39 points
+    rows += [
+        f"{t0 + 5},ABC123 ,RCH1,30.005,-100.005,30000,400,7700",  # the same point, case and space
+        f"{t0 + 1000},~1a2b3c,,10.0,20.0,,,",  # non-ICAO address, no callsign, nothing else
+        f"{t0 + 1001},~1a2b3c,<script>x</script>,-0.0,0.0,100,0,",  # markup, negative zero
+        f"{t0 + 1002},zzzzzz,BAD,10.0,20.0,1000,100,1200",  # not an address
+        f"{t0 + 1003},def456,OUT,95.0,20.0,1000,100,1200",  # latitude out of range
+        f"{t0 + 1004},def456,NAN,nan,20.0,1000,100,1200",
+        f"not a time,def456,T,10.0,20.0,1000,100,1200",
+        f"{t0 + 1006},def456,  ,10.0,20.0,1000,100,1200",  # blank callsign: null
+        f"{t0 + 1016},def456,JMP,40.0,60.0,1000,100,1200",  # a jump away and back
+        f"{t0 + 1026},def456,  ,10.0001,20.0001,1000,100,1200",
+        f"{t0 + 1036},def456,ÅÉ,10.0002,20.0002,1000,100,1200",
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.shared
+def test_table_and_parts_store_the_same_rows_and_rejects(tmp_path, shared, monkeypatch):
+    """The two ways of storing rows keep exactly the same rows, counts and reasons, for the real
+    OpenSky files and for bad input."""
+    import isrwatch.store.ingestion as ingestion
+
+    files = [*sorted((shared / "adsb" / "opensky").glob("*.parquet")), _bad_csv(tmp_path / "bad.csv")]
+    outcome = {}
+    for storage, min_rows in (("table", 10**12), ("parts", 1)):
+        monkeypatch.setattr(ingestion, "PART_MIN_ROWS", min_rows)
+        monkeypatch.setattr(ingestion, "CHUNK_ROWS", 1000)  # several writes per file
+        c = open_store(tmp_path / f"{storage}.duckdb")
+        results = [ingest(c, f, batch_rows=500, fmt="generic_csv" if f.suffix == ".csv" else None) for f in files]
+        for r in results:
+            invariant(r)
+            assert r.error is None, r.error
+        in_parts = c.execute("SELECT coalesce(sum(n_rows), 0) FROM observation_parts").fetchall()[0][0]
+        assert (in_parts > 0) == (storage == "parts")
+        outcome[storage] = (
+            [(r.rows_read, r.rows_stored, r.rows_rejected, r.rows_duplicate, r.rejected_by_reason) for r in results],
+            load_observations(c),
+            summary(c),
+        )
+        c.close()
+    counts, stored, info = outcome["table"]
+    assert counts == outcome["parts"][0]
+    assert stored.equals(outcome["parts"][1])
+    assert info == outcome["parts"][2]
+    bad = counts[-1]
+    assert bad[3] == 40 and {"bad_position", "bad_time", "bad_icao24", "position_jump"} <= set(bad[4])
+    tilde = stored.filter(pl.col("icao24") == "~1a2b3c")
+    assert tilde["callsign"].to_list() == [None, "<script>x</script>"]
