@@ -1,5 +1,7 @@
 """The embedded store: one DuckDB file of observations, feed aircraft facts, the ingest log
-and rejects; Parquet (hive-partitioned by day) for exchange; derived tables for later stages.
+and rejects (bulk ingests' observations as day-partitioned Parquet parts next to it, in
+parts_dir(con); see db.py); Parquet (hive-partitioned by day) for exchange; derived tables for
+later stages.
 
 Plain functions that take the connection open_store() returns:
 
@@ -9,7 +11,7 @@ Plain functions that take the connection open_store() returns:
     obs = load_observations(con, icao24=["ac671b"], since="2025-02-04")
 """
 
-from isrwatch.store.db import KEY, SCHEMA_VERSION, StoreError, open_store, schema_version
+from isrwatch.store.db import KEY, SCHEMA_VERSION, StoreError, open_store, parts_dir, schema_version
 from isrwatch.store.exchange import (
     EXPORT_FORMAT,
     export_parquet,
@@ -59,6 +61,7 @@ __all__ = [
     "load_rejects",
     "load_table",
     "open_store",
+    "parts_dir",
     "save_table",
     "schema_version",
     "summary",
