@@ -324,3 +324,18 @@ def test_closest_approaches_are_capped_per_region(inputs, monkeypatch):
 def test_headline_separates_observed_entries_from_gap_only_lines(page):
     # one observed entry and one resting only on a line across a gap: the headline must not add them up
     assert "<b>1</b><span>airspace entries on observed positions (+1 only across a coverage gap)</span>" in page
+
+
+def test_long_lists_of_definitions_fold_after_five(inputs, tmp_path):
+    from isrwatch.report import write_report
+
+    holds = [{"name": f"sorties · near:MEX:{k}", "n": k, "verdict": "supported"} for k in range(1, 9)]
+    verdict = dict(id="c", source="s", words="at least 1 flight", date="2025-02-10", verdict="supported",
+                   reason="r", observed=3, definitions_that_hold=holds)
+    args = {k: v for k, v in inputs.items() if k != "verdicts"}
+    html = write_report(tmp_path / "r.html", **args, verdicts=[verdict], title="t", simulated=False).read_text()
+    row = html[html.index("at least 1 flight"):]
+    row = row[: row.index("</tr>")]
+    visible, folded = row.split("<details", 1)
+    assert visible.count("<li>") == 5
+    assert "3 more definitions" in folded and folded.count("<li>") == 3
