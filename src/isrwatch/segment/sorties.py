@@ -133,26 +133,23 @@ class _Rows:
     """The columns the rules read, as numpy arrays (each made on first use), and
     neighbours within an aircraft."""
 
-    _NUMERIC = ("lat", "lon", "alt_baro", "alt_geom", "gs", "vrate")
-
     def __init__(self, df: pl.DataFrame, run: np.ndarray | None = None, *, full: bool = True):
-        """full: read every numeric column at once (many look-ups follow); else columns other
-        than lat/lon are gathered at the few rows asked for."""
+        """full: read a numeric column whole on first use (many look-ups follow); else columns
+        other than lat/lon are gathered at the few rows asked for."""
         self.df = df
         self.n = df.height
         self._run = run
         self.full = full
 
-    @cached_property
-    def _num(self) -> dict[str, np.ndarray]:
-        # one conversion for all numeric columns (column-major: each column contiguous)
-        arr = self.df.select([pl.col(c).cast(pl.Float64) for c in self._NUMERIC]).to_numpy(order="fortran")
-        return {c: arr[:, i] for i, c in enumerate(self._NUMERIC)}
-
     def _f64(self, name: str) -> np.ndarray:
-        if self.full:
-            return self._num[name]
-        return self.df[name].cast(pl.Float64).to_numpy()
+        # nulls filled with nan inside Polars: to_numpy of a column with nulls is several
+        # times slower than of one without; float64 so arithmetic rounds as it always has
+        s = self.df[name]
+        if s.dtype != pl.Float64:
+            s = s.cast(pl.Float64)
+        if s.null_count():
+            s = s.fill_null(np.nan)
+        return s.to_numpy()
 
     @cached_property
     def same(self) -> np.ndarray:
@@ -170,7 +167,9 @@ class _Rows:
 
     @cached_property
     def t(self) -> np.ndarray:
-        return self.df["time"].dt.epoch("us").to_numpy().astype(np.float64) / 1e6
+        t = self.df["time"].dt.epoch("us").to_numpy().astype(np.float64)
+        t /= 1e6  # in place: one full-length array less
+        return t
 
     @cached_property
     def lat(self) -> np.ndarray:
@@ -611,7 +610,7 @@ def assign_sorties(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    r = _Rows(dv, run)
+    r = _Rows(dv, run, full=False)
 
     ground = _ground_states(r, index, rules)
     n = r.n
@@ -627,7 +626,13 @@ def assign_sorties(
     with np.errstate(invalid="ignore"):
         endurance = prev_airborne(np.flatnonzero(r.dt > rules.max_gap_h * 3600.0))
         tol_deg = rules.position_tolerance_km / 111.32 * 0.99
-        jumped = np.flatnonzero((np.abs(np.diff(r.lat)) > tol_deg) | (np.abs(np.diff(r.lon)) > tol_deg)) + 1
+        # |step| in lat, then lon, in one reused buffer (each full-length array costs)
+        step = np.subtract(r.lat[1:], r.lat[:-1])
+        jump = np.abs(step, out=step) > tol_deg
+        np.subtract(r.lon[1:], r.lon[:-1], out=step)
+        jump |= np.abs(step, out=step) > tol_deg
+        jumped = np.flatnonzero(jump) + 1
+        del step, jump
         far = prev_airborne(jumped)
         far = far[gap[far] >= 1.0]
         long_gap = prev_airborne(np.flatnonzero(gap >= min(rules.reappear_min_gap_s, rules.callsign_gap_h * 3600.0)))
@@ -694,7 +699,8 @@ def assign_sorties(
         .then(pl.concat_str(pl.col("_id"), pl.lit("-"), pl.col("_k").cast(pl.String)))
         .otherwise(pl.col("_id"))
     ).to_series()
-    ids = pl.concat([pl.Series([None], dtype=pl.String), ids])  # position 0: no sortie
+    # position 0: no sortie; one chunk, or the gather below is several times slower
+    ids = pl.concat([pl.Series([None], dtype=pl.String), ids], rechunk=True)
     if not all_valid:  # back onto every row, position-less rows in no sortie
         full_pick = np.zeros(df.height, dtype=np.int64)
         full_code = np.zeros(df.height, dtype=np.int8)
@@ -784,7 +790,7 @@ def flights(
     # flight_id, and its figures are reductions between the run's first and last rows
     # (compared by hash: a run of equal ids; cheaper than comparing the strings)
     h = fid.hash().to_numpy()
-    run_start = np.flatnonzero(np.diff(h, prepend=h[0] + 1) != 0)
+    run_start = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
     run_end = np.append(run_start[1:] - 1, r.n - 1)
     keep = in_sortie[run_start]
     first, last = run_start[keep], run_end[keep]
@@ -792,7 +798,9 @@ def flights(
     # largest gap: stale repeats of one position are not new positions, so a gap runs from
     # the first appearance of the previous position; the step into a sortie is not in it
     # reductions over [first_k, first_k+1): rows there that are in no sortie count nothing
-    dt = np.where(in_sortie, r.dt_fresh, np.nan)
+    dt = r.dt_fresh  # a copy of dt made for this table: reused in place, not kept
+    del r.dt_fresh
+    dt[~in_sortie] = np.nan
     dt[first] = np.nan
     max_gap = np.nan_to_num(np.fmax.reduceat(dt, first), nan=0.0) if len(first) else np.zeros(0)
     src = df["pos_source"]
