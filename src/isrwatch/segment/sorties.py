@@ -111,9 +111,13 @@ def _sorted_runs(obs: pl.DataFrame) -> np.ndarray | None:
     """The aircraft run ids (icao24 rle) if the table is sorted by (icao24, time), else None.
     (Ties on both may be in any order.)"""
     icao = obs["icao24"]
-    if icao.null_count() or obs["time"].null_count() or not icao.is_sorted():
+    if icao.null_count() or obs["time"].null_count():
         return None
     run = icao.rle_id().to_numpy()
+    # sorted iff the addresses of successive runs increase: ~1,000 strings compared, not 600k
+    heads = np.flatnonzero(np.concatenate(([True], run[1:] != run[:-1])))
+    if not icao.gather(heads).is_sorted():
+        return None
     t = obs["time"].dt.epoch("us").to_numpy()
     if ((t[1:] < t[:-1]) & (run[1:] == run[:-1])).any():
         return None
@@ -231,11 +235,11 @@ class _Rows:
         dt[self.starts_idx] = np.nan
         return dt
 
-    @cached_property
-    def dt_next(self) -> np.ndarray:
-        out = np.full(self.n, np.nan)
-        out[:-1] = self.dt[1:]
-        return out
+    def dt_next_at(self, rows: np.ndarray) -> np.ndarray:
+        """Seconds to the next row of the aircraft at rows (nan on its last row): read from dt
+        at the few rows asked for, not a whole shifted copy."""
+        with np.errstate(invalid="ignore"):
+            return np.where(rows < self.n - 1, self.dt[np.minimum(rows + 1, self.n - 1)], np.nan)
 
     @cached_property
     def moved(self) -> np.ndarray:
@@ -304,7 +308,7 @@ class _Rows:
 
     def vr_fwd(self, rows: np.ndarray) -> np.ndarray:
         """Vertical rate (ft/min) at rows; from the next altitude where the source gave none."""
-        d = self.dt_next[rows]
+        d = self.dt_next_at(rows)
         next_alt = self.alt(np.minimum(rows + 1, self.n - 1))
         with np.errstate(invalid="ignore", divide="ignore"):
             est = np.where((d >= 1) & (d <= 120), (next_alt - self.alt(rows)) / d * 60.0, np.nan)
@@ -721,12 +725,13 @@ def _has_position(df: pl.DataFrame) -> np.ndarray:
     return ok
 
 
-def _label(index, lat, lon, observed, on_ground_state, drift_km, rules: SortieRules) -> np.ndarray:
+def _label(index, lat, lon, observed, on_ground_state, drift_km, rules: SortieRules, nearest=None) -> np.ndarray:
     """Airfield of an observed take-off or landing: ICAO code within near_airfield_km;
     "at_sea" for a ground state with no airfield within at_sea_min_km, or one that drifted
-    deck_drift_km or more (a ship under way); else null."""
+    deck_drift_km or more (a ship under way); else null. nearest: _nearest() of these
+    points within max(near_airfield_km, at_sea_min_km), when already looked up."""
     radius = max(rules.near_airfield_km, rules.at_sea_min_km)
-    found, icao, dist, _ = _nearest(index, lat, lon, radius)
+    found, icao, dist, _ = nearest if nearest is not None else _nearest(index, lat, lon, radius)
     with np.errstate(invalid="ignore"):
         near = found & (dist <= rules.near_airfield_km)
         sea = on_ground_state & ~near & (~found | (drift_km >= rules.deck_drift_km))
@@ -862,9 +867,14 @@ def flights(
 
     # landing: the ground row after; without one, the sortie ends (the data ends, goes
     # quiet, or a gap splits) with the aircraft low and not climbing over an airfield
-    ld_ground = next_g & (r.dt_next[last] <= edge)
+    ld_ground = next_g & (r.dt_next_at(last) <= edge)
     ld_row = np.where(ld_ground, next_row, last)
-    found, _, dist, elev = _nearest(index, r.lat[ld_row], r.lon[ld_row], near)
+    # one look-up for both radii: the nearest airfield within the larger radius is the
+    # nearest within near_airfield_km when it lies that close, and there is none otherwise
+    ld_nearest = _nearest(index, r.lat[ld_row], r.lon[ld_row], max(near, rules.at_sea_min_km))
+    with np.errstate(invalid="ignore"):
+        found = ld_nearest[0] & (ld_nearest[2] <= near)
+    elev = np.where(found, ld_nearest[3], np.nan)
     fresh = r.last_moved_at(last)  # repeats of a stale position say nothing of the altitude
     with np.errstate(invalid="ignore"):
         seen_low = (
@@ -874,7 +884,7 @@ def flights(
         )
     ld_obs = ld_ground | seen_low
     drift = np.where(ld_ground, _ground_drift_km(r, in_sortie, ld_row, forward=True), 0.0)
-    landing = _label(index, r.lat[ld_row], r.lon[ld_row], ld_obs, ld_ground, drift, rules)
+    landing = _label(index, r.lat[ld_row], r.lon[ld_row], ld_obs, ld_ground, drift, rules, ld_nearest)
     end_reason = np.where(
         ld_obs,
         LANDING_OBSERVED,
