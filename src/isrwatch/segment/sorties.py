@@ -687,22 +687,25 @@ def assign_sorties(
         code[low[up]] = 1
 
     # sortie numbers: the count of sortie starts so far (a cumulative sum of split flags,
-    # written as a repeat over the starts); ids formatted on first rows only
-    split = np.zeros(n, dtype=bool)
-    split[first] = True
+    # in place); ids formatted on first rows only, in one query plan
     pick = np.zeros(n, dtype=np.int64)
-    if len(first):
-        pick[first[0]:] = np.repeat(np.arange(1, len(first) + 1), np.diff(np.append(first, n)))
+    pick[first] = 1
+    np.cumsum(pick, out=pick)
     pick[ground] = 0
-    firsts = dv.select("icao24", "time").filter(pl.Series(split)).select(
-        pl.concat_str(pl.col("icao24"), pl.lit("-"), pl.col("time").dt.strftime(_ID_FORMAT)).alias("_id")
+    _id = pl.concat_str(pl.col("icao24"), pl.lit("-"), pl.col("time").dt.strftime(_ID_FORMAT))
+    ids = (
+        dv.select("icao24", "time")[first]
+        .lazy()
+        .select(_id.alias("_id"))
+        .with_columns(pl.int_range(1, pl.len() + 1).over("_id").alias("_k"))
+        .select(
+            pl.when(pl.col("_k") > 1)
+            .then(pl.concat_str(pl.col("_id"), pl.lit("-"), pl.col("_k").cast(pl.String)))
+            .otherwise(pl.col("_id"))
+        )
+        .collect()
+        .to_series()
     )
-    firsts = firsts.with_columns(pl.int_range(1, pl.len() + 1).over("_id").alias("_k"))
-    ids = firsts.select(
-        pl.when(pl.col("_k") > 1)
-        .then(pl.concat_str(pl.col("_id"), pl.lit("-"), pl.col("_k").cast(pl.String)))
-        .otherwise(pl.col("_id"))
-    ).to_series()
     # position 0: no sortie; one chunk, or the gather below is several times slower
     ids = pl.concat([pl.Series([None], dtype=pl.String), ids], rechunk=True)
     if not all_valid:  # back onto every row, position-less rows in no sortie
