@@ -332,6 +332,19 @@ class _Rows:
 
 def _nearest(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: float):
     """(found mask, icao array, distance km, elevation ft) of the nearest airfield."""
+    if len(lat) > 256:
+        # parked and taxiing aircraft repeat one position: each distinct point looked up once
+        # (about half the points among the low and slow rows of real traffic)
+        z = np.empty(len(lat), dtype=np.complex128)
+        z.real, z.imag = lat, lon
+        pts, inv = np.unique(z, return_inverse=True)
+        if len(pts) < len(z):
+            found, icao, dist, elev = _nearest_each(index, pts.real.copy(), pts.imag.copy(), radius_km)
+            return found[inv], icao[inv], dist[inv], elev[inv]
+    return _nearest_each(index, lat, lon, radius_km)
+
+
+def _nearest_each(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: float):
     best, dist = index.nearest(lat, lon, radius_km)
     found = best >= 0
     safe = np.maximum(best, 0)
