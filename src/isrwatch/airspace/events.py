@@ -43,7 +43,7 @@ from isrwatch.airspace.geodesy import BoundaryDistance
 
 BISECT_STEPS = 24
 REFINE_TOP_K = 4  # positions per entry / flight whose exact geodesic distance is computed
-MAX_REFINE_ROUNDS = 4
+MAX_REFINE_ROUNDS = 12  # rounds are cheap now: the open candidates shrink fast under exact bounds
 ESTIMATE_SLACK_KM = 5.0  # candidates: estimate within this of the group's best estimate
 GAP_SAMPLES = 32  # points sampled along a gap-only line's inside part for depth / over_land (twice)
 
@@ -126,36 +126,54 @@ def _group_top(group: np.ndarray, value: np.ndarray, *, largest: bool, k: int, s
 def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool, exact_all: bool = False):
     """Per group: (group ids, position index, geodesic km) of the deepest / closest point.
 
-    Every position gets the cached cell estimate (an upper bound, see estimate_km); the
-    REFINE_TOP_K best by that estimate in each group get the exact geodesic distance. For the
-    deepest point, positions whose upper bound still beats the group's best exact value are
-    refined in further rounds, so the answer does not hinge on the estimate's ranking.
+    Every position gets the cached cell estimate (a near-upper bound, see estimate_km); the
+    REFINE_TOP_K best by that estimate in each group are candidates. Before the exact distance,
+    each candidate gets the exact geodesic bound to its cell's boundary point (bound_km): for
+    the deepest point it drops candidates that cannot beat the group's best exact value, and as
+    the refinement's reach it keeps the searched boundary to a thin ring. For the deepest point,
+    positions whose bound still beats the group's best exact value are refined in further rounds
+    (branch and bound), so the answer does not hinge on the estimate's ranking.
     """
     n = len(group)
     est = bd.estimate_km(lon, lat)
     exact = np.full(n, np.nan)
+    ub = np.full(n, np.nan)  # exact upper bounds, filled for candidates only
+    ng = int(group.max()) + 1 if n else 0
     if exact_all:  # few points (samples along a gap line): refine them all
         cand = np.arange(n)
     else:
         # the deepest point has further rounds below, the closest does not: it starts wider
         k = REFINE_TOP_K if not largest else max(1, REFINE_TOP_K // 2)
         cand = _group_top(group, est, largest=largest, k=k, slack=ESTIMATE_SLACK_KM)
-    for _ in range(MAX_REFINE_ROUNDS):
+    best = np.full(ng, -np.inf)
+    live = None  # positions that may still beat their group's best (after the first round)
+    for rnd in range(MAX_REFINE_ROUNDS):
         if len(cand) == 0:
             break
-        exact[cand], _, _ = bd.distance(lon[cand], lat[cand], hint_km=est[cand])
+        fresh = cand[~np.isfinite(ub[cand])]
+        ub[fresh] = bd.bound_km(lon[fresh], lat[fresh])
+        if largest:  # a candidate whose exact bound cannot beat its group's best is settled
+            cand = cand[ub[cand] > best[group[cand]] + 0.05]
+            if len(cand) == 0:
+                break
+        exact[cand], _, _ = bd.distance(lon[cand], lat[cand], hint_km=ub[cand], hint_exact=True)
         if not largest:
             break  # the estimate bounds from above: the closest by estimate is refined first
-        done = np.flatnonzero(np.isfinite(exact))
-        best = np.full(int(group.max()) + 1, -np.inf)
-        np.maximum.at(best, group[done], exact[done])
-        bound = est * 1.006 + 0.05  # haversine vs WGS84
-        open_ = np.flatnonzero(~np.isfinite(exact) & (bound > best[group] + 0.05))  # within 50 m: settled
-        cand = open_[_group_top(group[open_], est[open_], largest=True, k=REFINE_TOP_K)]
+        np.maximum.at(best, group[cand], exact[cand])
+        if live is None:
+            # one pass over every position (haversine vs WGS84: < 0.6 %), then the exact bound of
+            # the few left, so later rounds only revisit positions that can still win
+            live = np.flatnonzero(est * 1.006 + 0.05 > best[group] + 0.05)
+            live = live[~np.isfinite(exact[live])]
+            ub[live] = bd.bound_km(lon[live], lat[live])
+        keep = ~np.isfinite(exact[live]) & (ub[live] > best[group[live]] + 0.05)  # within 50 m: settled
+        live = live[keep]
+        # more per round as rounds go on: what is still open sits on a flat stretch (a line's samples)
+        cand = live[_group_top(group[live], ub[live], largest=True, k=REFINE_TOP_K << rnd)]
     done = np.flatnonzero(np.isfinite(exact))
-    best = done[_group_top(group[done], exact[done], largest=largest, k=1)]
-    best = best[np.argsort(group[best], kind="stable")]
-    return group[best], best, exact[best]
+    top = done[_group_top(group[done], exact[done], largest=largest, k=1)]
+    top = top[np.argsort(group[top], kind="stable")]
+    return group[top], top, exact[top]
 
 
 def _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx):
@@ -295,6 +313,7 @@ def airspace_events(
 
     # --- gap-only entries: both ends outside, the straight segment crosses the region
     cand = np.flatnonzero(drawn & ~a_in & ~b_in & ~((key[:-1] == key[1:]) & out_cell[:-1]))
+    cand = cand[idx.may_cross(x0[cand], y0[cand], x1[cand], y1[cand])]  # cheap before exact crossings
     gap_rows = None
     if len(cand):
         # exact crossings with the boundary's segments: the line is inside between its first
@@ -313,7 +332,7 @@ def airspace_events(
             gdi = np.full(len(seg), -1, dtype=np.int64)
             if ins.any():
                 si = np.flatnonzero(ins)
-                g, i, _ = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True, exact_all=True)
+                g, i, _ = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
                 step = (hi - lo) / (GAP_SAMPLES - 1)
                 f_best = np.zeros(len(seg))
                 f_best[g] = lo[g] + (si[i] - g * GAP_SAMPLES) * step[g]
@@ -324,7 +343,7 @@ def airspace_events(
                 sx, sy, st, sg, ins = _sample(seg, lo2, hi2, x0, y0, x1, y1, t, dt, idx)
                 ins &= has[sg]
                 si = np.flatnonzero(ins)
-                g, i, d = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True, exact_all=True)
+                g, i, d = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
                 gdepth[g] = d
                 gdi[g] = si[i]
             mid = np.where(gdi >= 0, gdi, np.arange(len(seg)) * GAP_SAMPLES + GAP_SAMPLES // 2)

@@ -146,6 +146,12 @@ class BoundaryDistance:
         boundary = shapely.union_all(pieces) if pieces else shapely.LineString()
         self.x1, self.y1, self.x2, self.y2 = _segments(boundary)
         self.empty = len(self.x1) == 0
+        # vertex ids of the segment ends (shared between neighbouring segments)
+        ends = np.concatenate([np.column_stack([self.x1, self.y1]), np.column_stack([self.x2, self.y2])])
+        verts, vid = np.unique(ends, axis=0, return_inverse=True)
+        vid = np.asarray(vid).ravel()
+        self._vx, self._vy = verts[:, 0].copy(), verts[:, 1].copy()
+        self.v1, self.v2 = vid[: len(self.x1)], vid[len(self.x1) :]
         self._lock = threading.RLock()  # the lazy caches below are filled in several steps
         self._tiles: dict[tuple[int, int], tuple] = {}
         self._ll_tree = None  # STRtree of the lon/lat boundary segments, built on first use
@@ -253,16 +259,8 @@ class BoundaryDistance:
             return np.full(len(lon), np.inf)
         return self._approx(lon, lat)[0] / 1000.0
 
-    @locked
-    def estimate_km(self, lon, lat) -> np.ndarray:
-        """A cheap upper bound of each point's distance (km): the distance to the boundary point
-        nearest to the centre of its CELL_DEG cell (cell answers cached per region, so repeated
-        and dense tracks cost two array look-ups and a haversine per point). Within a cell the
-        nearest boundary point rarely changes, so this is also a good ranking estimate."""
-        lon = np.asarray(lon, float)
-        lat = np.asarray(lat, float)
-        if self.empty or len(lon) == 0:
-            return np.full(len(lon), np.inf)
+    def _cell_points(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cached boundary point (lon, lat) of each point's CELL_DEG cell, filling new cells."""
         per = int(round(1.0 / CELL_DEG))
         ix = np.clip(np.floor((lon + 180.0) * per).astype(np.int64), 0, 360 * per - 1)
         iy = np.clip(np.floor((lat + 90.0) * per).astype(np.int64), 0, 180 * per - 1)
@@ -282,14 +280,41 @@ class BoundaryDistance:
             self._cbx = np.concatenate([self._cbx, bx])[order]
             self._cby = np.concatenate([self._cby, by])[order]
             pos = np.searchsorted(self._ck, key)
-        # haversine overstates nothing by more than the sphere/ellipsoid difference (< 0.6 %)
-        return haversine_km(lon, lat, self._cbx[pos], self._cby[pos])
+        return self._cbx[pos], self._cby[pos]
 
     @locked
-    def distance(self, lon, lat, hint_km=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def estimate_km(self, lon, lat) -> np.ndarray:
+        """A cheap near-upper bound of each point's distance (km): the great-circle distance to the
+        boundary point nearest to the centre of its CELL_DEG cell (cell answers cached per region,
+        so repeated and dense tracks cost two array look-ups and a haversine per point). Within a
+        cell the nearest boundary point rarely changes, so this is also a good ranking estimate.
+        The sphere can understate the WGS84 distance by up to 0.6 %: bound_km is the exact bound."""
+        lon = np.asarray(lon, float)
+        lat = np.asarray(lat, float)
+        if self.empty or len(lon) == 0:
+            return np.full(len(lon), np.inf)
+        bx, by = self._cell_points(lon, lat)
+        return haversine_km(lon, lat, bx, by)
+
+    @locked
+    def bound_km(self, lon, lat) -> np.ndarray:
+        """An exact upper bound of each point's distance (km): the WGS84 geodesic distance to its
+        cell's boundary point (as estimate_km, without the sphere's error; one geodesic per point,
+        so for candidates, not for every position)."""
+        lon = np.asarray(lon, float)
+        lat = np.asarray(lat, float)
+        if self.empty or len(lon) == 0:
+            return np.full(len(lon), np.inf)
+        bx, by = self._cell_points(lon, lat)
+        return geodesic_km(lon, lat, bx, by)
+
+    @locked
+    def distance(self, lon, lat, hint_km=None, *, hint_exact: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(geodesic km, nearest boundary lon, nearest boundary lat) per point, refined.
 
-        hint_km: an upper bound of each distance (e.g. estimate_km); saves the ranking pass.
+        hint_km: a bound of each distance that saves the ranking pass: estimate_km's (widened by
+        the sphere's error here), or with hint_exact=True an exact upper bound such as bound_km's,
+        which keeps the candidate segments to a thin ring and so is much cheaper far out.
         """
         lon = np.asarray(lon, float)
         lat = np.asarray(lat, float)
@@ -299,7 +324,8 @@ class BoundaryDistance:
             return np.full(n, np.inf), nan, nan.copy()
         if hint_km is not None:
             px, py, inv, trees = self._project(lon, lat)
-            reach = (np.asarray(hint_km, float) * 1.006 + 0.05) * 1000.0
+            h = np.asarray(hint_km, float)
+            reach = (h + 0.01 if hint_exact else h * 1.006 + 0.05) * 1000.0
         else:
             d0, px, py, inv, trees = self._approx(lon, lat)
             # candidate segments: all those the tile projection's scale error could make the
@@ -319,9 +345,16 @@ class BoundaryDistance:
             sis.append(b)
         pi = np.concatenate(pis)
         si = np.concatenate(sis)
-        # exact frame per pair: azimuth/distance from the point to both segment ends
-        az1, _, s1 = GEOD.inv(lon[pi], lat[pi], self.x1[si], self.y1[si])
-        az2, _, s2 = GEOD.inv(lon[pi], lat[pi], self.x2[si], self.y2[si])
+        # exact frame per pair: azimuth/distance from the point to both segment ends; neighbouring
+        # segments share a vertex, so each (point, vertex) geodesic is computed once
+        nv = len(self._vx)
+        pv = np.concatenate([pi * nv + self.v1[si], pi * nv + self.v2[si]])
+        upv, back = np.unique(pv, return_inverse=True)
+        up, uv = upv // nv, upv % nv
+        az, _, s_ = GEOD.inv(lon[up], lat[up], self._vx[uv], self._vy[uv])
+        az, s_ = np.asarray(az), np.asarray(s_)
+        m = len(pi)
+        az1, s1, az2, s2 = az[back[:m]], s_[back[:m]], az[back[m:]], s_[back[m:]]
         a1, a2 = np.radians(az1), np.radians(az2)
         ax, ay = s1 * np.sin(a1), s1 * np.cos(a1)
         bx, by = s2 * np.sin(a2), s2 * np.cos(a2)

@@ -210,3 +210,29 @@ class PolygonIndex:
         cid, fid, state = self.cells(lon, lat)
         key = np.where(fid >= 0, NX * NY + fid, cid)
         return key, state == _OUTSIDE
+
+    @locked
+    def may_cross(self, x0, y0, x1, y1) -> np.ndarray:
+        """False where the straight lon/lat segment surely touches no polygon: its ends lie in the
+        same or neighbouring fine cells and the (up to) four cells covering its bounding box,
+        found through the box's corners, all lie wholly outside (a coarse cell outside counts as
+        all its fine cells outside). True otherwise, including for longer segments."""
+        x0, y0, x1, y1 = (np.asarray(v, dtype=float) for v in (x0, y0, x1, y1))
+        if len(x0) == 0:
+            return np.zeros(0, dtype=bool)
+
+        def fine_ix(v, n):  # the fine column / row as cells() places the point
+            v = v + (180.0 if n == NX else 90.0)
+            i = np.minimum(v.astype(np.int64), n - 1)
+            return i * FINE + np.minimum(((v - i) * FINE).astype(np.int64), FINE - 1)
+
+        near = (np.abs(fine_ix(x0, NX) - fine_ix(x1, NX)) <= 1) & (np.abs(fine_ix(y0, NY) - fine_ix(y1, NY)) <= 1)
+        out = ~near
+        k = np.flatnonzero(near)
+        if len(k):
+            xs = np.concatenate([x0[k], x1[k], x0[k], x1[k]])
+            ys = np.concatenate([y0[k], y1[k], y1[k], y0[k]])
+            st = self.cells(xs, ys)[2].reshape(4, len(k))
+            out[k] = ~(st == _OUTSIDE).all(axis=0)
+        return out
+
