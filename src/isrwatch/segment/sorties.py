@@ -99,12 +99,37 @@ def _sorted(obs: pl.DataFrame) -> pl.DataFrame:
     rank = obs["icao24"].replace_strict(
         distinct, pl.int_range(len(distinct), eager=True, dtype=pl.UInt32), default=None, return_dtype=pl.UInt32
     )
+    fast = _order_by_one_key(rank, obs["time"])
+    if fast is not None:
+        return obs[fast]
     order = (
         pl.DataFrame({"k": rank, "t": obs["time"], "la": obs["lat"], "lo": obs["lon"]})
         .with_row_index("i")
         .sort(["k", "t", "la", "lo"])["i"]
     )
     return obs[order]
+
+
+def _order_by_one_key(rank: pl.Series, time: pl.Series) -> np.ndarray | None:
+    """The (icao24 rank, time) order as one argsort of a single int64 key, rank * (time
+    span + 1) + microseconds since the first row: a sort on four keys is ~40 times slower.
+    None when it does not apply -- nulls, a key that would overflow, or two rows of one
+    aircraft at the same instant (those need lat, lon to break the tie)."""
+    if rank.null_count() or time.null_count() or len(rank) == 0:
+        return None
+    t = time.dt.epoch("us").to_numpy()
+    t0, t1 = int(t.min()), int(t.max())
+    k = rank.to_numpy()
+    if (int(k.max()) + 1) * (t1 - t0 + 1) >= 2**63:
+        return None
+    key = k.astype(np.int64)
+    key *= t1 - t0 + 1
+    key += t - t0
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    if (ranked[1:] == ranked[:-1]).any():
+        return None
+    return order
 
 
 def _sorted_runs(obs: pl.DataFrame) -> np.ndarray | None:
