@@ -143,7 +143,7 @@ def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool, ex
         cand = np.arange(n)
     else:
         # the deepest point has further rounds below, the closest does not: it starts wider
-        k = REFINE_TOP_K if not largest else max(1, REFINE_TOP_K // 2)
+        k = REFINE_TOP_K if not largest else 1
         cand = _group_top(group, est, largest=largest, k=k, slack=ESTIMATE_SLACK_KM)
     best = np.full(ng, -np.inf)
     live = None  # positions that may still beat their group's best (after the first round)

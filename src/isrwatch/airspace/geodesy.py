@@ -155,8 +155,8 @@ class BoundaryDistance:
         self._lock = threading.RLock()  # the lazy caches below are filled in several steps
         self._tiles: dict[tuple[int, int], tuple] = {}
         self._ll_tree = None  # STRtree of the lon/lat boundary segments, built on first use
-        self._ck = np.empty(0, dtype=np.int64)  # cached cells: sorted keys, nearest boundary point
-        self._cbx = np.empty(0)
+        self._blk = np.full(360 * 180, -1, dtype=np.int32)  # 1° square -> block of cached cells
+        self._cbx = np.empty(0)  # per cached cell: nearest boundary point (NaN: not computed yet)
         self._cby = np.empty(0)
 
     @locked
@@ -260,27 +260,39 @@ class BoundaryDistance:
         return self._approx(lon, lat)[0] / 1000.0
 
     def _cell_points(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The cached boundary point (lon, lat) of each point's CELL_DEG cell, filling new cells."""
+        """The cached boundary point (lon, lat) of each point's CELL_DEG cell, filling new cells.
+
+        The cache is a block of cells per 1° square the points touch, found by two array look-ups
+        (a sorted-key search per point cost more than the distance estimate itself)."""
         per = int(round(1.0 / CELL_DEG))
-        ix = np.clip(np.floor((lon + 180.0) * per).astype(np.int64), 0, 360 * per - 1)
-        iy = np.clip(np.floor((lat + 90.0) * per).astype(np.int64), 0, 180 * per - 1)
-        key = iy * (360 * per) + ix
-        pos = np.searchsorted(self._ck, key)
-        found = (pos < len(self._ck)) & (self._ck[np.minimum(pos, len(self._ck) - 1)] == key) if len(self._ck) else np.zeros(len(key), bool)
-        if not found.all():
-            new = np.unique(key[~found])
-            cx = (new % (360 * per) + 0.5) / per - 180.0
-            cy = (new // (360 * per) + 0.5) / per - 90.0
-            bx, by = self._nearest_approx(cx, cy)
-            if len(self._ck) + len(new) > MAX_CACHED_CELLS:
-                self._ck, self._cbx, self._cby = np.empty(0, np.int64), np.empty(0), np.empty(0)
-            keys = np.concatenate([self._ck, new])
-            order = np.argsort(keys, kind="stable")
-            self._ck = keys[order]
-            self._cbx = np.concatenate([self._cbx, bx])[order]
-            self._cby = np.concatenate([self._cby, by])[order]
-            pos = np.searchsorted(self._ck, key)
-        return self._cbx[pos], self._cby[pos]
+        ix = np.clip(((lon + 180.0) * per).astype(np.int64), 0, 360 * per - 1)
+        iy = np.clip(((lat + 90.0) * per).astype(np.int64), 0, 180 * per - 1)
+        coarse = (iy // per) * 360 + ix // per
+        blk = self._blk[coarse]
+        if (blk < 0).any():
+            new = np.unique(coarse[blk < 0])
+            if (len(self._cbx) // (per * per) + len(new)) * per * per > MAX_CACHED_CELLS:
+                self._blk[:] = -1  # bound memory for very spread-out inputs: start over
+                self._cbx, self._cby = np.empty(0), np.empty(0)
+                new = np.unique(coarse)
+            first = len(self._cbx) // (per * per)
+            self._blk[new] = np.arange(first, first + len(new), dtype=np.int32)
+            pad = np.full(len(new) * per * per, np.nan)
+            self._cbx = np.concatenate([self._cbx, pad])
+            self._cby = np.concatenate([self._cby, pad])
+            blk = self._blk[coarse]
+        slot = blk.astype(np.int64) * (per * per) + (iy % per) * per + ix % per
+        bx = self._cbx[slot]
+        miss = np.isnan(bx)
+        if miss.any():
+            todo, at = np.unique(slot[miss], return_index=True)
+            at = np.flatnonzero(miss)[at]
+            cx = (ix[at] + 0.5) / per - 180.0
+            cy = (iy[at] + 0.5) / per - 90.0
+            nbx, nby = self._nearest_approx(cx, cy)
+            self._cbx[todo], self._cby[todo] = nbx, nby
+            bx = self._cbx[slot]
+        return bx, self._cby[slot]
 
     @locked
     def estimate_km(self, lon, lat) -> np.ndarray:
@@ -294,7 +306,27 @@ class BoundaryDistance:
         if self.empty or len(lon) == 0:
             return np.full(len(lon), np.inf)
         bx, by = self._cell_points(lon, lat)
-        return haversine_km(lon, lat, bx, by)
+        # haversine_km, written with in-place steps (this runs over every position of a flight)
+        h = np.subtract(by, lat)
+        h *= np.pi / 360.0
+        np.sin(h, out=h)
+        h *= h
+        g = np.subtract(bx, lon)
+        g *= np.pi / 360.0
+        np.sin(g, out=g)
+        g *= g
+        c = np.radians(lat)
+        np.cos(c, out=c)
+        g *= c
+        np.radians(by, out=c)
+        np.cos(c, out=c)
+        g *= c
+        h += g
+        np.clip(h, 0.0, 1.0, out=h)
+        np.sqrt(h, out=h)
+        np.arcsin(h, out=h)
+        h *= 2.0 * R_EARTH_KM
+        return h
 
     @locked
     def bound_km(self, lon, lat) -> np.ndarray:
