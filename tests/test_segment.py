@@ -585,3 +585,20 @@ def test_partitions_by_aircraft_give_the_same_sorties_as_the_whole_table():
     parts = [assign_sorties(p, airfields=AIRFIELDS) for p in obs.partition_by("icao24")]
     assert pl.concat(parts).sort(["icao24", "time"]).equals(whole)
     assert pl.concat([flights(p, airfields=AIRFIELDS) for p in parts]).equals(flights(whole, airfields=AIRFIELDS))
+
+
+def test_rows_at_one_instant_are_ordered_by_position_whatever_the_input_order():
+    # two rows of one aircraft at the same instant: lat, lon break the tie (the sort on one
+    # (aircraft, time) key does not apply; the four-key sort does)
+    obs = _OBS[0]
+    twins = obs.head(40).tail(20).with_columns(pl.col("lat") - 0.001)
+    both = pl.concat([obs, twins])
+    runs = [
+        assign_sorties(both.sample(fraction=1.0, shuffle=True, seed=s), airfields=AIRFIELDS) for s in (1, 2)
+    ]
+    assert runs[0].equals(runs[1])
+    assert runs[0].height == both.height
+    tied = runs[0].filter(pl.col("time").is_duplicated().over("icao24"))
+    assert tied.height == 40
+    pairs = tied.group_by("icao24", "time", maintain_order=True).agg("lat")
+    assert all(a < b for a, b in pairs["lat"].to_list())
