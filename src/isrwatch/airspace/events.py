@@ -221,16 +221,26 @@ def airspace_events(
             & pl.col("lat").is_finite() & pl.col("lon").is_finite()
             & (pl.col("lat").abs() <= 90) & (pl.col("lon").abs() <= 180)
         )
-        .sort(["flight_id", "time"], maintain_order=True)
     )
     n = df.height
     if n == 0:
         return _empty()
 
-    fid_s = df["flight_id"]
-    fcode = (fid_s != fid_s.shift(1)).fill_null(True).cum_sum().to_numpy().astype(np.int64) - 1
-    nflights = int(fcode[-1]) + 1
+    def flight_codes(df: pl.DataFrame) -> np.ndarray:
+        fid_s = df["flight_id"]
+        return (fid_s != fid_s.shift(1)).fill_null(True).cum_sum().to_numpy().astype(np.int64) - 1
+
+    # each flight's rows must be together and in time order; input from the segmentation stage
+    # usually is, which the cheap check below confirms without sorting every row (flights' order
+    # does not matter: the result is sorted by flight_id)
+    fcode = flight_codes(df)
     t = df["time"].dt.epoch("us").to_numpy().astype(np.int64)
+    firsts = np.flatnonzero(np.r_[True, fcode[1:] != fcode[:-1]])
+    if df["flight_id"].gather(firsts).n_unique() != len(firsts) or np.any((t[1:] < t[:-1]) & (fcode[1:] == fcode[:-1])):
+        df = df.sort(["flight_id", "time"], maintain_order=True)
+        fcode = flight_codes(df)
+        t = df["time"].dt.epoch("us").to_numpy().astype(np.int64)
+    nflights = int(fcode[-1]) + 1
     lon = df["lon"].to_numpy()
     lat = df["lat"].to_numpy()
     idx = region_index(reg)
