@@ -108,7 +108,14 @@ def _group_top(group: np.ndarray, value: np.ndarray, *, largest: bool, k: int, s
     if n == 0:
         return np.empty(0, dtype=np.int64)
     idx = np.arange(n)
-    if np.isfinite(slack) and (n < 2 or np.all(group[1:] >= group[:-1])):
+    ordered = n < 2 or bool(np.all(group[1:] >= group[:-1]))
+    if k == 1 and ordered:  # the best per group without sorting: its first position
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        v = np.where(np.isnan(value), -np.inf if largest else np.inf, value)
+        best = (np.maximum if largest else np.minimum).reduceat(v, starts)
+        hit = np.flatnonzero(v == np.repeat(best, np.diff(np.r_[starts, n])))
+        return hit[np.r_[True, group[hit[1:]] != group[hit[:-1]]]]
+    if np.isfinite(slack) and ordered:
         starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
         v = np.where(np.isfinite(value), value, -np.inf if largest else np.inf)
         best = (np.maximum if largest else np.minimum).reduceat(v, starts)

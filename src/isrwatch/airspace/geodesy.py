@@ -365,8 +365,9 @@ class BoundaryDistance:
             theta = np.clip((d0 + 320e3) / (R_EARTH_KM * 1000.0), 1e-9, np.pi * 0.999)
             k = theta / np.sin(theta) - 1.0
             reach = d0 * (1.0 + np.minimum(3.0 * k + 0.002, 0.01)) + 500.0
-        # the reach in the tile frame, widened by the frame's scale error at that distance
-        theta = np.clip((reach + 320e3) / (R_EARTH_KM * 1000.0), 1e-9, np.pi * 0.999)
+        # the reach in the tile frame, widened by the frame's largest scale error within it: the
+        # frame is centred on the tile, so that is at the point's offset from the centre + reach
+        theta = np.clip((reach + np.hypot(px, py)) / (R_EARTH_KM * 1000.0), 1e-9, np.pi * 0.999)
         reach = reach * (theta / np.sin(theta))
         pts = shapely.points(px, py)
         pis, sis = [], []
