@@ -31,7 +31,7 @@ import polars as pl
 from isrwatch import schema
 from isrwatch.sources import io
 from isrwatch.sources._base import Piece, ReaderError, clip, db_flags
-from isrwatch.sources.columns import MAX_ABS_US, pos_source_from_type
+from isrwatch.sources.columns import epoch_seconds_to_time, pos_source_from_type
 
 _WS = re.compile(r"\s*")
 _VALUE_START = re.compile(r"[\[{]")
@@ -233,10 +233,8 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
             "_type": pl.Series(types, dtype=pl.String),
         }
     )
-    now_lit = pl.lit(now, dtype=pl.Float64)
-    us = ((now_lit - pl.col("_seen")) * 1e6).round(0)
     obs = df.select(
-        time=pl.when(us.is_finite() & (us.abs() < MAX_ABS_US)).then(us).otherwise(None).cast(pl.Int64).cast(schema.UTC_US),
+        time=epoch_seconds_to_time(pl.lit(now, dtype=pl.Float64) - pl.col("_seen")),
         icao24=pl.col("icao24"),
         callsign=pl.col("callsign"),
         lat=pl.col("lat"),

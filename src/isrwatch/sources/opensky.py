@@ -195,7 +195,7 @@ def rest_rows(resp: dict) -> tuple[pl.DataFrame | None, pl.DataFrame | None, lis
         data[name] = pl.Series(name, values, dtype=dtype)
     df = pl.DataFrame(data).with_columns(time=pl.lit(resp.get("time"), dtype=pl.Float64))
     fresh, reject_frame = _stale_split(df, "time", "time_position")
-    obs = from_columns(fresh, _REST_MAP, {"time": "s", "alt_baro": "m", "alt_geom": "m", "gs": "m/s", "vrate": "m/s"})
+    obs = from_columns(fresh, _REST_MAP, OPENSKY_UNITS)
     return obs, reject_frame, rejects
 
 

@@ -38,7 +38,7 @@ import polars as pl
 from isrwatch import schema
 from isrwatch.sources import io
 from isrwatch.sources._base import Piece, ReaderError, clip, db_flags
-from isrwatch.sources.columns import MAX_ABS_US, pos_source_from_type
+from isrwatch.sources.columns import epoch_seconds_to_time, pos_source_from_type
 
 NCOLS = 14
 TRACE_NAME = re.compile(r"trace_(?:full|recent)_(~?[0-9a-fA-F]{6})\.json", re.IGNORECASE)
@@ -257,10 +257,8 @@ class TraceColumns:
         )
         self.__init__()
         alt_is_geom = (pl.col("_flags") & 8) != 0
-        secs = pl.col("_base") + pl.col("_offset")
-        us = (secs * 1e6).round(0)
         obs = df.select(
-            time=pl.when(us.is_finite() & (us.abs() < MAX_ABS_US)).then(us).otherwise(None).cast(pl.Int64).cast(schema.UTC_US),
+            time=epoch_seconds_to_time(pl.col("_base") + pl.col("_offset")),
             icao24=pl.col("icao24"),
             callsign=_carry(pl.col("callsign")),
             lat=pl.col("lat"),
