@@ -7,6 +7,7 @@ time, and measure peak memory in a fresh process so one step's peak does not hid
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import platform
@@ -53,7 +54,7 @@ def peak_rss_mb() -> float:
     Linux: VmHWM from /proc (ru_maxrss would carry the parent's peak across fork + exec).
     """
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in open("/proc/self/status").read().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
@@ -101,28 +102,13 @@ def run_python(code: str, *, python: str | Path = sys.executable, timeout: float
 
 
 # The prelude every snippet can use: best_of and peak_rss_mb, without importing this module
-# (the traffic venv does not have isrwatch installed).
-SNIPPET_PRELUDE = '''
-import json, resource, sys, time
-def best_of(fn, n=3, warmup=1):
-    for _ in range(warmup):
-        fn()
-    walls, cpus, result = [], [], None
-    for _ in range(n):
-        c0, w0 = time.process_time(), time.perf_counter()
-        result = fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return {"best_s": min(walls), "wall_s": walls, "cpu_s": cpus, "best_cpu_s": min(cpus), "result": result}
-def peak_rss_mb():
-    try:
-        for line in open("/proc/self/status").read().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-'''
+# (the traffic venv does not have isrwatch installed). Their source is copied from above, so the
+# snippets time and measure exactly as this process does; they use the standard library only.
+SNIPPET_PRELUDE = (
+    "from __future__ import annotations\nimport json, resource, sys, time\n"
+    + inspect.getsource(best_of)
+    + inspect.getsource(peak_rss_mb)
+)
 
 
 def traffic_python() -> Path:
