@@ -19,12 +19,12 @@ import shapely
 import shapely.geometry
 
 from isrwatch import schema
+# the claims stage's verdict names and the coverage table it reads
+from isrwatch.claims.verdict import COVERAGE, VERDICTS
 
 OBS_COLUMNS: dict[str, pl.DataType] = {**schema.OBSERVATIONS, schema.FLIGHT_ID: pl.String}
 
 REGION_KINDS = ("land", "sovereign", "aoi", "context")
-
-VERDICTS = ("supported", "contradicted", "not_determinable")
 
 
 class ReportInputError(ValueError):
@@ -330,16 +330,6 @@ def normalise_verdicts(verdicts: Iterable[Any] | None) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-COVERAGE: dict[str, pl.DataType] = {
-    "day": pl.Date,
-    "n_obs": pl.Int64,
-    "n_aircraft": pl.Int64,
-    "first": schema.UTC_US,
-    "last": schema.UTC_US,
-    "max_gap_s": pl.Float64,  # largest time between consecutive positions of the whole feed, seconds
-}
 
 
 def normalise_coverage(coverage: Any) -> pl.DataFrame:
