@@ -76,6 +76,24 @@ def clip(text: object, limit: int = DETAIL_MAX) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def as_number(v: object) -> float | None:
+    """A JSON number as float; anything else (text, booleans, junk) is null."""
+    if isinstance(v, bool):
+        return None
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def as_text(v: object) -> str | None:
+    """A JSON value as text (null stays null)."""
+    if v is None:
+        return None
+    return v if isinstance(v, str) else str(v)
+
+
+# what readers carry about aircraft: FEED_AIRCRAFT without `source`, which the assembler sets
+FACTS: dict[str, pl.DataType] = {k: v for k, v in schema.FEED_AIRCRAFT.items() if k != "source"}
+
+
 def db_flags(v: object) -> int | None:
     """readsb dbFlags as a small int (anything else is not a flag set: null)."""
     return v if type(v) is int and 0 <= v < 2**31 else None

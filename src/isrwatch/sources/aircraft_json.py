@@ -28,9 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from isrwatch import schema
 from isrwatch.sources import io
-from isrwatch.sources._base import Piece, ReaderError, clip, db_flags
+from isrwatch.sources._base import FACTS, Piece, ReaderError, as_number, as_text, clip, db_flags
 from isrwatch.sources.columns import epoch_seconds_to_time, pos_source_from_type
 
 _WS = re.compile(r"\s*")
@@ -138,18 +137,6 @@ def scan(path: Path) -> Iterator[tuple[str, object, int]]:
         raise late_error
 
 
-def _num(v: object) -> float | None:
-    if isinstance(v, bool):
-        return None
-    return float(v) if isinstance(v, (int, float)) else None
-
-
-def _str(v: object) -> str | None:
-    if v is None:
-        return None
-    return v if isinstance(v, str) else str(v)
-
-
 def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str, int]], list[dict]]:
     """One API response -> (observation rows, rejects, aircraft facts)."""
     rejects: list[tuple[str, str, int]] = []
@@ -158,7 +145,7 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
         return None, rejects, []
     if not isinstance(entries, list):
         return None, [("api_error_body", clip(f"'ac' is not a list: {entries!r}"), 0)], []
-    now = _num(resp.get("now"))
+    now = as_number(resp.get("now"))
     if now is not None and abs(now) > 1e11:
         now /= 1000.0  # ADS-B Exchange v2 gives ms, readsb aircraft.json seconds
     good: list[dict] = []
@@ -167,15 +154,15 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
         if not isinstance(a, dict):
             rejects.append(("bad_row", clip(f"aircraft entry is not an object: {a!r}"), 1))
             continue
-        hex_ = _str(a.get("hex"))
+        hex_ = as_text(a.get("hex"))
         if hex_ is not None and any(k in a for k in ("r", "t", "desc", "ownOp", "dbFlags")):
             facts.append(
                 {
                     "icao24": hex_,
-                    "registration": _str(a.get("r")),
-                    "type_code": _str(a.get("t")),
-                    "type_description": _str(a.get("desc")),
-                    "operator": _str(a.get("ownOp")),
+                    "registration": as_text(a.get("r")),
+                    "type_code": as_text(a.get("t")),
+                    "type_description": as_text(a.get("desc")),
+                    "operator": as_text(a.get("ownOp")),
                     "db_flags": db_flags(a.get("dbFlags")),
                 }
             )
@@ -185,7 +172,7 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
             rejects.append(
                 (
                     "no_position",
-                    clip(f"hex={hex_} flight={_str(a.get('flight'))} type={_str(a.get('type'))}{age}"),
+                    clip(f"hex={hex_} flight={as_text(a.get('flight'))} type={as_text(a.get('type'))}{age}"),
                     1,
                 )
             )
@@ -200,9 +187,9 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
         return [a.get(key, a.get(alt)) for a in good]
 
     def numcol(key: str, alt: str | None = None) -> pl.Series:
-        return pl.Series([_num(v) for v in col(key, alt)], dtype=pl.Float64)
+        return pl.Series([as_number(v) for v in col(key, alt)], dtype=pl.Float64)
 
-    seen = [_num(a.get("seen_pos", a.get("seen"))) or 0.0 for a in good]
+    seen = [as_number(a.get("seen_pos", a.get("seen"))) or 0.0 for a in good]
     alt_raw = col("alt_baro", "altitude")  # "altitude": dump1090's older name
     types = []
     for a in good:
@@ -212,15 +199,15 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
             ty = "mlat"
         elif isinstance(tisb, list) and "lat" in tisb:
             ty = "tisb"
-        types.append(_str(ty))
+        types.append(as_text(ty))
     df = pl.DataFrame(
         {
             "_seen": pl.Series(seen, dtype=pl.Float64),
-            "icao24": pl.Series([_str(v) for v in col("hex")], dtype=pl.String),
-            "callsign": pl.Series([_str(v) for v in col("flight")], dtype=pl.String),
+            "icao24": pl.Series([as_text(v) for v in col("hex")], dtype=pl.String),
+            "callsign": pl.Series([as_text(v) for v in col("flight")], dtype=pl.String),
             "lat": numcol("lat"),
             "lon": numcol("lon"),
-            "alt_baro": pl.Series([_num(v) for v in alt_raw], dtype=pl.Float64),
+            "alt_baro": pl.Series([as_number(v) for v in alt_raw], dtype=pl.Float64),
             "on_ground": pl.Series([v == "ground" for v in alt_raw], dtype=pl.Boolean),
             "alt_geom": numcol("alt_geom"),
             "gs": numcol("gs", "speed"),
@@ -229,7 +216,7 @@ def response_rows(resp: dict) -> tuple[pl.DataFrame | None, list[tuple[str, str,
             "_geom_rate": numcol("geom_rate"),
             "ias": numcol("ias"),
             "roll": numcol("roll"),
-            "squawk": pl.Series([_str(v) for v in col("squawk")], dtype=pl.String),
+            "squawk": pl.Series([as_text(v) for v in col("squawk")], dtype=pl.String),
             "_type": pl.Series(types, dtype=pl.String),
         }
     )
@@ -260,7 +247,7 @@ def _is_response(v: object) -> bool:
 def _aircraft_frame(facts: list[dict]) -> pl.DataFrame | None:
     if not facts:
         return None
-    return pl.DataFrame(facts, schema={k: v for k, v in schema.FEED_AIRCRAFT.items() if k != "source"})
+    return pl.DataFrame(facts, schema=FACTS)
 
 
 def read_api(path: Path, batch_rows: int) -> Iterator[Piece]:

@@ -35,9 +35,8 @@ import msgspec
 import orjson
 import polars as pl
 
-from isrwatch import schema
 from isrwatch.sources import io
-from isrwatch.sources._base import Piece, ReaderError, clip, db_flags
+from isrwatch.sources._base import FACTS, Piece, ReaderError, as_number, as_text, clip, db_flags
 from isrwatch.sources.columns import epoch_seconds_to_time, pos_source_from_type
 
 NCOLS = 14
@@ -63,20 +62,6 @@ def is_simulated(path: Path) -> bool:
     except orjson.JSONDecodeError:
         return False
     return isinstance(top, dict) and top.get("simulated") is True
-
-
-def _number(v: object) -> float | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    return None
-
-
-def _text(v: object) -> str | None:
-    if v is None:
-        return None
-    return v if isinstance(v, str) else str(v)
 
 
 class TraceColumns:
@@ -150,7 +135,7 @@ class TraceColumns:
                 present = [objs[i] if type(objs[i]) is dict else {} for i in at]
                 # flight must be text: other types are junk, not callsigns
                 flights = [f if type(f) is str else None for f in [a.get("flight") for a in present]]
-                squawks = [_text(a.get("squawk")) for a in present]
+                squawks = [as_text(a.get("squawk")) for a in present]
                 types = [t if type(t) is str else None for t in [a.get("type") for a in present]]
             self.sparse.append(
                 pl.DataFrame(
@@ -163,7 +148,7 @@ class TraceColumns:
                 )
             )
         self.lengths.append(n)
-        self.bases.append(_number(timestamp))
+        self.bases.append(as_number(timestamp))
         self.icaos.append(icao)
         self.n += n
         return n
@@ -187,10 +172,10 @@ class TraceColumns:
             return
         r, t, desc, own_op, flags = facts
         row = {
-            "registration": _text(r),
-            "type_code": _text(t),
-            "type_description": _text(desc),
-            "operator": _text(own_op),
+            "registration": as_text(r),
+            "type_code": as_text(t),
+            "type_description": as_text(desc),
+            "operator": as_text(own_op),
             "db_flags": db_flags(flags),
         }
         if any(v is not None for v in row.values()):
@@ -251,7 +236,7 @@ class TraceColumns:
             }
         )
         aircraft = (
-            pl.DataFrame(self.aircraft, schema={k: v for k, v in schema.FEED_AIRCRAFT.items() if k != "source"})
+            pl.DataFrame(self.aircraft, schema=FACTS)
             if self.aircraft
             else None
         )
