@@ -66,7 +66,6 @@ ENV_SCHEDULER = "ISRWATCH_DASK_SCHEDULER"
 ROWS_PER_PARTITION = 2_000_000
 # count tables merged per task when reducing the per-file counts
 MERGE_FANOUT = 16
-REQUIRED = ("time", "icao24", "lat", "lon")
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "sync", "single-threaded")
 OBSERVATIONS_TABLE = "observations"
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -137,13 +136,16 @@ def _scan(
     path: str | Path, since: datetime | None, until: datetime | None, icao24: Sequence[str] | None = None
 ) -> pl.LazyFrame:
     """One file's observations as schema.OBSERVATIONS, in [since, until) (and of these aircraft
-    when icao24 is given); a clear error when it is not observations Parquet."""
+    when icao24 is given); a clear error when it is not observations Parquet (it must hold the
+    store's key columns, as `isrwatch import` requires)."""
+    from isrwatch.store.db import KEY
+
     try:
         lf = pl.scan_parquet(path, hive_partitioning=False)
         have = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise ValueError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from exc
-    missing = [c for c in REQUIRED if c not in have]
+    missing = [c for c in KEY if c not in have]
     if missing:
         raise ValueError(f"{path}: not observations Parquet, lacks the columns {', '.join(missing)}")
     lf = lf.select(
@@ -188,6 +190,8 @@ def read_partition(
     icao24: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """The observations of one range, schema.OBSERVATIONS, sorted as the store sorts them."""
+    from isrwatch.store.db import KEY
+
     lo, hi = _utc(since), _utc(until)
     frames = [_scan(f, lo, hi, icao24).filter(_in_range(part)) for f in files]
     if not frames:
@@ -196,7 +200,7 @@ def read_partition(
     return (
         pl.concat(frames, how="vertical")
         .collect()
-        .sort(["icao24", "time", "lat", "lon"], nulls_last=True, maintain_order=True)
+        .sort(KEY, nulls_last=True, maintain_order=True)
     )
 
 
