@@ -44,6 +44,36 @@ def trace_bytes(doc: dict) -> bytes:
     return (head + ',\n"trace":[\n' + rows + "\n]}").encode()
 
 
+def write_readsb_trace(
+    path: Path,
+    icao: str = "abc123",
+    n: int = 500,
+    *,
+    gz: bool = False,
+    cut: float | None = None,
+    registration: str = "N1",
+    flight: str = "TEST1",
+    t0: float = T0,
+    flight_every: int = 50,
+) -> Path:
+    """A readsb trace_full file of n points flying north-east (the format the readers detect from
+    content), an aircraft object every flight_every points; gz compresses it, cut keeps that share
+    of its bytes."""
+    points = [
+        [i * 2.0, 30 + i * 1e-3, -100 + i * 1e-3, 30000, 400.0, 45.0, 0, 0,
+         {"type": "adsb_icao", "flight": flight} if i % flight_every == 0 else None, "adsb_icao", 30500, 0, 280, 0.0]
+        for i in range(n)
+    ]
+    doc = {"icao": icao, "r": registration, "t": "P8", "dbFlags": 1, "timestamp": t0, "trace": points}
+    raw = json.dumps(doc).encode()
+    if gz:
+        raw = gzip.compress(raw)
+    if cut is not None:
+        raw = raw[: int(len(raw) * cut)]
+    path.write_bytes(raw)
+    return path
+
+
 def write(path: Path, data: bytes, *, gz: bool = False) -> Path:
     path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
     return path

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from data_gen import write_readsb_trace as write_trace
 from isrwatch.cli import app
 
 INGEST_KEYS = {"db", "files", "skipped", "n_files", "n_errors", "rows_read", "rows_stored", "rows_rejected",
                "rows_duplicate", "rejected_by_reason", "error"}
 FILE_KEYS = {"path", "format", "feed", "rows_read", "rows_stored", "rows_rejected", "rows_duplicate",
              "rejected_by_reason", "error", "sha256", "skipped_already_ingested", "ingest_id", "seconds"}
-
-
-def write_trace(path: Path, icao: str = "abc123", n: int = 500, *, gz: bool = False, cut: float | None = None,
-                registration: str = "N1", flight: str = "TEST1", t0: float = 1_700_000_000.0) -> Path:
-    """A readsb trace_full file (the format the readers detect from content)."""
-    points = [
-        [i * 2.0, 30 + i * 1e-3, -100 + i * 1e-3, 30000, 400.0, 45.0, 0, 0,
-         {"type": "adsb_icao", "flight": flight} if i % 50 == 0 else None, "adsb_icao", 30500, 0, 280, 0.0]
-        for i in range(n)
-    ]
-    doc = {"icao": icao, "r": registration, "t": "P8", "dbFlags": 1, "timestamp": t0, "trace": points}
-    raw = json.dumps(doc).encode()
-    if gz:
-        raw = gzip.compress(raw)
-    if cut is not None:
-        raw = raw[: int(len(raw) * cut)]
-    path.write_bytes(raw)
-    return path
 
 
 def run(*args: str, env: dict | None = None):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
+from data_gen import write_readsb_trace
 from isrwatch import schema
 from isrwatch.sources import ReaderError
 from isrwatch.store import (
@@ -669,21 +669,8 @@ def test_save_and_load_derived_tables(con):
 
 # --- ingest() through the readers ----------------------------------------------------------------------
 
-def write_trace(path: Path, icao: str = "abc123", n: int = 2000, *, gz: bool = False, cut: float | None = None,
-                registration: str = "N1", flight: str = "TEST1") -> Path:
-    points = [
-        [i * 2.0, 30 + i * 1e-3, -100 + i * 1e-3, 30000, 400.0, 45.0, 0, 0,
-         {"type": "adsb_icao", "flight": flight} if i % 100 == 0 else None, "adsb_icao", 30500, 0, 280, 0.0]
-        for i in range(n)
-    ]
-    doc = {"icao": icao, "r": registration, "t": "P8", "dbFlags": 1, "timestamp": 1_700_000_000.0, "trace": points}
-    raw = json.dumps(doc).encode()
-    if gz:
-        raw = gzip.compress(raw)
-    if cut is not None:
-        raw = raw[: int(len(raw) * cut)]
-    path.write_bytes(raw)
-    return path
+# longer than the CLI tests' traces, an aircraft object every 100 points
+write_trace = partial(write_readsb_trace, n=2000, flight_every=100)
 
 
 def test_ingest_file_twice_short_circuits_on_sha256(con, tmp_path):
