@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from common import OUT, machine, markdown_table, run_here, run_in_traffic, shared_data, write_json
+from common import OUT, REPO, machine, markdown_table, run_here, run_in_traffic, shared_data, write_json
 
 INPUTS = OUT / "inputs"
 COLLECTIONS = ["quickstart", "savan", "switzerland"]
@@ -150,18 +150,19 @@ print(json.dumps({{**r, "points": points, "peak_rss_mb": peak_rss_mb()}}))
 '''
 
 
+def _with_rates(res: dict) -> dict:
+    """A snippet's result with points per wall second and per CPU second."""
+    return {**res, "pts_s": res["points"] / res["best_s"], "pts_cpu_s": res["points"] / res["best_cpu_s"]}
+
+
 def measure(case: Case, runs: int) -> dict:
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    res = run_here(OURS.format(src=src, paths=[str(p) for p in case.paths], fmt=case.fmt, runs=runs))
-    res["pts_s"] = res["points"] / res["best_s"]
-    res["pts_cpu_s"] = res["points"] / res["best_cpu_s"]
+    src = str(REPO / "src")
+    res = _with_rates(run_here(OURS.format(src=src, paths=[str(p) for p in case.paths], fmt=case.fmt, runs=runs)))
     return {"case": case.name, "fmt": case.fmt, "files": len(case.paths), "note": case.note, **res}
 
 
 def measure_traffic(paths: list[Path], runs: int) -> dict:
-    res = run_in_traffic(TRAFFIC.format(paths=[str(p) for p in paths], runs=runs))
-    res["pts_s"] = res["points"] / res["best_s"]
-    res["pts_cpu_s"] = res["points"] / res["best_cpu_s"]
+    res = _with_rates(run_in_traffic(TRAFFIC.format(paths=[str(p) for p in paths], runs=runs)))
     return {"case": "traffic 2.13 Traffic.from_file (same gzip JSON)", "fmt": "traffic", "files": len(paths), **res}
 
 
@@ -191,7 +192,6 @@ def main() -> None:
             "traffic_points": t["points"],
         }
 
-    by_fmt = {r["case"]: r for r in rows}
     parquet = max((r["pts_s"] for r in rows if r["fmt"].endswith("parquet") and r["points"] > 100_000), default=None)
     readsb = next((r["pts_s"] for r in rows if r["fmt"] == "globe_history_tar"), None)
     checks = {
@@ -233,7 +233,6 @@ def main() -> None:
         print(f"target {name}: {m} (target {c['target']:,}) {'met' if c['met'] else 'NOT met'}")
     m = out["machine"]
     print(f"\n{m['cpus']} CPUs, load average {m['load_avg_1_5_15']} at the end; wrote {path}")
-    del by_fmt
 
 
 if __name__ == "__main__":
