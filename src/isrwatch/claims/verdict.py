@@ -48,7 +48,7 @@ import polars as pl
 from isrwatch import schema
 from isrwatch.claims.model import Claim, ClaimMeaning, ParsedClaim, ParseFailure
 from isrwatch.claims.parse import parse_claim
-from isrwatch.count import Area, AreaNotComputed, CountDefinition, CountResult, count
+from isrwatch.count import Area, AreaNotComputed, CountDefinition, CountResult, counter
 from isrwatch.count.core import COUNTED_FLIGHTS
 from isrwatch.count.definition import ISR_ANY, utc
 
@@ -446,12 +446,13 @@ def verify(
     """
     aois = list(aois)
     cache: dict[CountDefinition, CountResult | None] = {}
-    computed = set(areas_computed) if areas_computed is not None else None
+    # the tables are conformed and joined once for every claim and alternative definition
+    count_one = counter(flights, aircraft, area_presence, events, areas_computed=areas_computed)
 
     def counted(d: CountDefinition) -> CountResult | None:
         if d not in cache:
             try:
-                cache[d] = count(d, flights, aircraft, area_presence, events, areas_computed=computed)
+                cache[d] = count_one(d)
             except AreaNotComputed:
                 cache[d] = None
         return cache[d]

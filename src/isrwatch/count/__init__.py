@@ -17,6 +17,7 @@ from isrwatch.count.core import (
     count,
     count_many,
     count_table,
+    counter,
     results_table,
     standard_definitions,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "count",
     "count_many",
     "count_table",
+    "counter",
     "inside_mask",
     "kind_of",
     "normalise_roles",

@@ -18,7 +18,7 @@ import json
 import operator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import polars as pl
 
@@ -162,29 +162,54 @@ def count(
     areas_computed: area keys the presence/events tables were computed for. When given, a definition
     whose area is not among them raises AreaNotComputed instead of returning a false zero.
     """
-    d = definition
-    if d.area is not None and areas_computed is not None and d.area.key not in set(areas_computed):
-        raise AreaNotComputed(f"no presence computed for area {d.area.key!r}; cannot count {d.name} there")
-    facts = _facts(aircraft)
-    if d.kind == "sovereign_entries":
-        return _count_entries(d, flights, facts, events)
+    return counter(flights, aircraft, area_presence, events, areas_computed=areas_computed)(definition)
 
-    f = schema.conform(flights, schema.FLIGHTS).select(
-        "flight_id",
-        "icao24",
-        "callsign",
-        "start",
-        "end",
-        pl.coalesce(
-            "duration_min", (pl.col("end") - pl.col("start")).dt.total_microseconds() / 6e7
-        ).alias("duration_min"),
-    )
-    f = f.join(facts, on="icao24", how="left")
-    if d.area is not None:
+
+def counter(
+    flights: pl.DataFrame,
+    aircraft: pl.DataFrame | None = None,
+    area_presence: pl.DataFrame | None = None,
+    events: pl.DataFrame | None = None,
+    *,
+    areas_computed: Iterable[str] | None = None,
+) -> Callable[[CountDefinition], CountResult]:
+    """count() over the same tables for many definitions: the tables are conformed, flights joined
+    to their aircraft facts and each area's presence summed once, not once per definition. Each
+    piece is made on first use, so a definition raises what count() would raise, in the same order."""
+    computed = set(areas_computed) if areas_computed is not None else None
+
+    @functools.cache
+    def facts() -> pl.DataFrame:
+        return _facts(aircraft)
+
+    @functools.cache
+    def conformed_flights() -> pl.DataFrame:
+        return schema.conform(flights, schema.FLIGHTS)
+
+    @functools.cache
+    def flights_with_facts() -> pl.DataFrame:
+        f = conformed_flights().select(
+            "flight_id",
+            "icao24",
+            "callsign",
+            "start",
+            "end",
+            pl.coalesce(
+                "duration_min", (pl.col("end") - pl.col("start")).dt.total_microseconds() / 6e7
+            ).alias("duration_min"),
+        )
+        return f.join(facts(), on="icao24", how="left")
+
+    @functools.cache
+    def conformed_presence() -> pl.DataFrame:
         presence = area_presence if area_presence is not None else schema.empty(AREA_PRESENCE)
-        p = (
-            schema.conform(presence, AREA_PRESENCE)
-            .filter(pl.col("area") == d.area.key)
+        return schema.conform(presence, AREA_PRESENCE)
+
+    @functools.cache
+    def presence_in(area_key: str) -> pl.DataFrame:
+        return (
+            conformed_presence()
+            .filter(pl.col("area") == area_key)
             .group_by("flight_id")
             .agg(
                 minutes_in_area=pl.col("minutes_inside").sum(),
@@ -193,7 +218,32 @@ def count(
                 _hi=pl.col("last_inside").max(),
             )
         )
-        f = f.join(p, on="flight_id", how="inner")
+
+    @functools.cache
+    def conformed_events() -> pl.DataFrame:
+        return schema.conform(
+            events if events is not None else schema.empty(schema.AIRSPACE_EVENTS), schema.AIRSPACE_EVENTS
+        )
+
+    def count_one(d: CountDefinition) -> CountResult:
+        if d.area is not None and computed is not None and d.area.key not in computed:
+            raise AreaNotComputed(f"no presence computed for area {d.area.key!r}; cannot count {d.name} there")
+        if d.kind == "sovereign_entries":
+            return _count_entries(d, conformed_flights, facts(), conformed_events)
+        return _count_flights(d, flights_with_facts(), presence_in, facts())
+
+    return count_one
+
+
+def _count_flights(
+    d: CountDefinition,
+    f: pl.DataFrame,
+    presence_in: Callable[[str], pl.DataFrame],
+    facts: pl.DataFrame,
+) -> CountResult:
+    """Sorties, missions, distinct aircraft or aircraft-days; f: flights joined to their facts."""
+    if d.area is not None:
+        f = f.join(presence_in(d.area.key), on="flight_id", how="inner")
         keep = pl.col("n_obs_in_area") >= 1
         if d.kind == "missions":
             keep = keep & (pl.col("minutes_in_area") >= d.min_minutes)
@@ -226,16 +276,18 @@ def count(
 
 
 def _count_entries(
-    d: CountDefinition, flights: pl.DataFrame, facts: pl.DataFrame, events: pl.DataFrame | None
+    d: CountDefinition,
+    conformed_flights: Callable[[], pl.DataFrame],
+    facts: pl.DataFrame,
+    conformed_events: Callable[[], pl.DataFrame],
 ) -> CountResult:
-    ev = schema.conform(events if events is not None else schema.empty(schema.AIRSPACE_EVENTS), schema.AIRSPACE_EVENTS)
-    ev = ev.filter(
+    ev = conformed_events().filter(
         (pl.col("region") == d.area.id)  # type: ignore[union-attr]
         & (pl.col("region_kind") == "sovereign")
         & pl.col("entered").fill_null(False)
     ).with_columns(_lo=pl.col("entry_time"), _hi=pl.col("entry_time"))
     ev = ev.filter(_in_window(d, "_lo", "_hi"))
-    f = schema.conform(flights, schema.FLIGHTS).select("flight_id", "callsign", "start", "end")
+    f = conformed_flights().select("flight_id", "callsign", "start", "end")
     ev = (
         ev.select("flight_id", "icao24", "basis", "duration_s", "n_obs_inside", "_lo", "_hi")
         .join(f, on="flight_id", how="left")
@@ -392,8 +444,8 @@ def count_many(
     *,
     areas_computed: Iterable[str] | None = None,
 ) -> list[CountResult]:
-    computed = set(areas_computed) if areas_computed is not None else None
-    return [count(d, flights, aircraft, area_presence, events, areas_computed=computed) for d in definitions]
+    count_one = counter(flights, aircraft, area_presence, events, areas_computed=areas_computed)
+    return [count_one(d) for d in definitions]
 
 
 def results_table(results: Iterable[CountResult]) -> pl.DataFrame:
