@@ -21,9 +21,9 @@ import pyproj
 import shapely
 
 from isrwatch.airspace.index import locked
+from isrwatch.geo import EARTH_RADIUS_KM as R_EARTH_KM
 
 GEOD = pyproj.Geod(ellps="WGS84")
-R_EARTH_KM = 6371.0088
 TILE_DEG = 4.0
 MAX_SEG_KM = 2.0
 CELL_DEG = 1.0 / 64  # cache cell for estimate_km (≈1.7 km)
@@ -54,13 +54,6 @@ def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
         return np.empty(a.shape)
     _, _, d = GEOD.inv(a.ravel().copy(), b.ravel().copy(), c.ravel().copy(), e.ravel().copy())
     return np.asarray(d).reshape(a.shape) / 1000.0
-
-
-def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance (km) on the mean sphere; within 0.6 % of the WGS84 geodesic."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.asarray(lon2) - lon1) / 2) ** 2
-    return 2.0 * R_EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _polygonal(geom):

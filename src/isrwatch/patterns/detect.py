@@ -35,8 +35,7 @@ import numpy as np
 import polars as pl
 
 from isrwatch import schema
-
-EARTH_RADIUS_KM = 6371.0088
+from isrwatch.geo import EARTH_RADIUS_KM, bearing_deg, haversine_km
 
 ORBIT, RACETRACK, SURVEY, NONE = "orbit", "racetrack", "survey", "none"
 KINDS = [ORBIT, RACETRACK, SURVEY, NONE]
@@ -89,20 +88,6 @@ def _wrap180(a):
     return (a + 180.0) % 360.0 - 180.0
 
 
-def _bearing(lat1, lon1, lat2, lon2):
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dl = np.radians(lon2 - lon1)
-    y = np.sin(dl) * np.cos(p2)
-    x = np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)
-    return np.degrees(np.arctan2(y, x)) % 360.0
-
-
-def _haversine(lat1, lon1, lat2, lon2):
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
 def _fresh_positions(obs: pl.DataFrame) -> pl.DataFrame:
     """Rows of sorties, sorted by (flight_id, time), without exact repeats of a position."""
     for c in ("flight_id", "time", "lat", "lon"):
@@ -133,7 +118,7 @@ def _segments(df: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
     dt[1:] = np.where(same[1:], t[1:] - t[:-1], np.inf)
     # heading: the feed's track where given, else the bearing flown from the last position
     brg = np.full(n, np.nan)
-    brg[1:] = np.where(same[1:], _bearing(lat[:-1], lon[:-1], lat[1:], lon[1:]), np.nan)
+    brg[1:] = np.where(same[1:], bearing_deg(lat[:-1], lon[:-1], lat[1:], lon[1:]), np.nan)
     track = df["track"].cast(pl.Float64).to_numpy()
     hdg = np.where(np.isnan(track), brg, track)
     hdg = np.where(np.isnan(hdg), np.roll(brg, -1), hdg)  # a flight's first row
@@ -244,7 +229,7 @@ def _shape(df: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("time").is_between(pl.col("start"), pl.col("end")))
     centre = rows.group_by("_ep").agg(pl.col("lat").mean().alias("c_lat"), pl.col("lon").mean().alias("c_lon"))
     rows = rows.join(centre, on="_ep")
-    d = _haversine(rows["lat"].to_numpy(), rows["lon"].to_numpy(), rows["c_lat"].to_numpy(), rows["c_lon"].to_numpy())
+    d = haversine_km(rows["lat"].to_numpy(), rows["lon"].to_numpy(), rows["c_lat"].to_numpy(), rows["c_lon"].to_numpy())
     radius = rows.with_columns(pl.Series("d", d)).group_by("_ep").agg(pl.col("d").max().alias("r"))
     return (
         found.join(centre, on="_ep", how="left")
@@ -268,7 +253,7 @@ def _orbits(segs: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
     m = m.filter(pl.col("total").abs() >= rules.orbit_min_deg)
     if m.height == 0:
         return pl.DataFrame()
-    radius = _haversine(m["lat_min"].to_numpy(), m["lon_min"].to_numpy(), m["lat_max"].to_numpy(), m["lon_max"].to_numpy()) / 2
+    radius = haversine_km(m["lat_min"].to_numpy(), m["lon_min"].to_numpy(), m["lat_max"].to_numpy(), m["lon_max"].to_numpy()) / 2
     m = m.with_columns(pl.Series("radius_km", radius)).filter(pl.col("radius_km") <= rules.max_radius_km)
     first_extra = 360.0 - rules.orbit_min_deg
     return m.select(
@@ -438,7 +423,7 @@ def _merge(ep: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
     lat, lon = ep["centre_lat"].to_numpy(), ep["centre_lon"].to_numpy()
     d = np.full(ep.height, np.inf)
     if ep.height > 1:
-        d[1:] = _haversine(lat[:-1], lon[:-1], lat[1:], lon[1:])
+        d[1:] = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
     ep = ep.with_columns(pl.Series("d_prev", d))
     new = (
         (pl.col("flight_id") != pl.col("flight_id").shift(1))

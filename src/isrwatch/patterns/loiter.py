@@ -13,8 +13,7 @@ import polars as pl
 import shapely
 
 from isrwatch import schema
-
-EARTH_RADIUS_KM = 6371.0088
+from isrwatch.geo import haversine_km
 
 # one row per sortie
 LOITER: dict[str, pl.DataType] = {
@@ -34,9 +33,7 @@ def _inside(df: pl.DataFrame, region, centre, radius_km) -> np.ndarray:
         shapely.prepare(region)
         return shapely.contains_xy(region, lon, lat)
     lat0, lon0 = centre
-    p1, p2 = np.radians(lat), np.radians(lat0)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon0 - lon) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1))) <= radius_km
+    return haversine_km(lat, lon, lat0, lon0) <= radius_km
 
 
 def loiter(

@@ -16,7 +16,8 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-EARTH_RADIUS_KM = 6371.0088
+from isrwatch.geo import EARTH_RADIUS_KM, haversine_km  # noqa: F401 (used by sorties)
+
 KM_PER_DEG_LAT = np.pi * EARTH_RADIUS_KM / 180.0
 
 # columns of an airfield table (airfields= arguments take this shape)
@@ -49,16 +50,6 @@ def load_airfields() -> pl.DataFrame:
         schema=AIRFIELDS,
     )
     return df.filter(pl.col("lat").is_between(-90, 90) & pl.col("lon").is_between(-180, 180))
-
-
-def haversine_km(lat1, lon1, lat2, lon2):
-    """Great-circle distance in km (numpy arrays or scalars, degrees)."""
-    p1 = np.radians(lat1)
-    p2 = np.radians(lat2)
-    dp = p2 - p1
-    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 class AirfieldIndex:
