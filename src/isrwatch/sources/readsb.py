@@ -117,11 +117,10 @@ class TraceColumns:
         for i, dtype in _COLUMN_TYPES:
             self.cols[i].append(pl.Series(cols[i], dtype=dtype, strict=False))
         alt = cols[3]
+        self.cols[3].append(pl.Series(alt, dtype=pl.Float64, strict=False))  # "ground" -> null
         if alt.count("ground"):
-            self.cols[3].append(pl.Series(alt, dtype=pl.Float64, strict=False))  # "ground" -> null
             self.ground.append(pl.Series(list(map(operator.eq, alt, repeat("ground"))), dtype=pl.Boolean))
-        else:  # airborne all along (the common case): no text to weed out
-            self.cols[3].append(pl.Series(alt, dtype=pl.Float64, strict=False))
+        else:  # airborne all along (the common case): no text to compare
             self.ground.append(pl.repeat(False, n, dtype=pl.Boolean, eager=True))
         objs = cols[8]
         at = [i for i, a in enumerate(objs) if a is not None]
@@ -194,10 +193,6 @@ class TraceColumns:
             return Piece()
         n = self.n
         cols = {i: _concat(self.cols[i], dtype) for i, dtype in ((3, pl.Float64), *_COLUMN_TYPES)}
-
-        def num(i: int, dtype: pl.DataType = pl.Float64) -> pl.Series:
-            return cols[i]
-
         ground = _concat(self.ground, pl.Boolean)
         lengths = pl.Series(self.lengths, dtype=pl.Int64)
         trace_id = pl.int_range(0, len(self.lengths), dtype=pl.Int64, eager=True).repeat_by(lengths).explode()
@@ -209,29 +204,29 @@ class TraceColumns:
             out = pl.repeat(None, n, dtype=pl.String, eager=True).alias(values.name)
             return out.scatter(sparse["at"], values) if sparse.height else out
 
-        flight = scatter(sparse["flight"].str.strip_chars())
-        flight = pl.when(flight.str.len_bytes() == 0).then(None).otherwise(flight) if sparse.height else flight
+        stripped = pl.col("flight").str.strip_chars()
+        flight = sparse.select(flight=pl.when(stripped.str.len_bytes() > 0).then(stripped)).to_series()
         df = pl.DataFrame(
             {
-                "_offset": num(0),
+                "_offset": cols[0],
                 "_base": pl.Series(self.bases, dtype=pl.Float64).gather(trace_id),
                 "icao24": pl.Series(self.icaos, dtype=pl.String).gather(trace_id),
-                "lat": num(1),
-                "lon": num(2),
-                "_alt": num(3),
+                "lat": cols[1],
+                "lon": cols[2],
+                "_alt": cols[3],
                 "_ground": ground,
-                "gs": num(4),
-                "track": num(5),
-                "_flags": num(6, pl.Int64).fill_null(0),
-                "_vrate": num(7),
+                "gs": cols[4],
+                "track": cols[5],
+                "_flags": cols[6].fill_null(0),
+                "_vrate": cols[7],
                 "_type": cols[9],
                 "_actype": scatter(sparse["type"]),
-                "_alt_geom": num(10),
-                "_geom_rate": num(11),
-                "ias": num(12),
-                "roll": num(13),
+                "_alt_geom": cols[10],
+                "_geom_rate": cols[11],
+                "ias": cols[12],
+                "roll": cols[13],
                 "_first": first,
-                "callsign": pl.select(flight).to_series() if isinstance(flight, pl.Expr) else flight,
+                "callsign": scatter(flight),
                 "squawk": scatter(sparse["squawk"]),
             }
         )
@@ -266,19 +261,10 @@ class TraceColumns:
         return Piece(obs=obs, aircraft=aircraft)
 
 
-_COLUMN_TYPES: tuple[tuple[int, pl.DataType], ...] = (
-    (0, pl.Float64),
-    (1, pl.Float64),
-    (2, pl.Float64),
-    (4, pl.Float64),
-    (5, pl.Float64),
-    (6, pl.Int64),
-    (7, pl.Float64),
-    (9, pl.String),
-    (10, pl.Float64),
-    (11, pl.Float64),
-    (12, pl.Float64),
-    (13, pl.Float64),
+# trace columns converted as they are: numbers, but for the flags (int) and the type (text);
+# the altitude (3, a number or "ground") and the aircraft object (8) are handled apart
+_COLUMN_TYPES: tuple[tuple[int, pl.DataType], ...] = tuple(
+    (i, {6: pl.Int64, 9: pl.String}.get(i, pl.Float64)) for i in range(NCOLS) if i not in (3, 8)
 )
 
 
