@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, print_json
+from isrwatch.cli.common import (
+    CONTROL,
+    DbOption,
+    JsonOption,
+    airspace_attribution,
+    airspace_definition,
+    airspace_payload,
+    db_path,
+    fail,
+    find_region,
+    load_context,
+    needs_context,
+    one_region,
+    print_airspace,
+    print_json,
+    rich_text,
+    window_days,
+)
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # sorties are segmented from a window widened by this much so one that began before --since is whole
 SEGMENT_MARGIN = timedelta(hours=12)
 
@@ -20,62 +34,6 @@ AirspaceFileOption = typer.Option(
     None, "--airspace", help="Context airspace file to load (FAA JSON/GeoJSON, VATSpy); repeatable. "
     "Default: FAA layers in the cache, if downloaded."
 )
-
-
-def _text(value: Any, style: str = ""):
-    from rich.text import Text
-
-    if value is None:
-        s = "-"
-    elif isinstance(value, float):
-        s = f"{value:.1f}"
-    elif isinstance(value, datetime):
-        s = value.strftime("%Y-%m-%d %H:%M:%S")
-    else:
-        s = _CONTROL.sub("?", str(value))
-    return Text(s, style=style)  # Text never interprets markup
-
-
-def _load_context(files: list[Path] | None) -> list:
-    from isrwatch.airspace import context
-
-    paths = list(files or []) or context.cached_faa_files()
-    out = []
-    for p in paths:
-        if not Path(p).is_file():
-            fail(f"no such airspace file: {p}")
-        try:
-            out.extend(context.load_airspace(p))
-        except context.AirspaceFileError as exc:
-            fail(str(exc))
-    return out
-
-
-def _region(rid: str, geojson_in: Path | None = None):
-    from isrwatch.airspace import catalog, regions
-
-    try:
-        if geojson_in is not None:
-            return catalog.load_user_geojson(geojson_in)
-        return catalog.get_region(rid)
-    except (regions.UnknownRegion, ValueError) as exc:
-        fail(str(exc))
-
-
-def _utc(text: str | None, *, end: bool = False) -> datetime | None:
-    if text is None:
-        return None
-    from isrwatch.store import to_utc
-
-    t = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
-            d = date.fromisoformat(t)
-            value = datetime.combine(d, datetime.min.time(), tzinfo=timezone.utc)
-            return value + timedelta(days=1) if end else value  # a bare --until date includes that day
-        return to_utc(t)
-    except ValueError as exc:
-        fail(f"bad {'--until' if end else '--since'}: {exc}")
 
 
 def register(app: typer.Typer) -> None:
@@ -94,7 +52,7 @@ def register(app: typer.Typer) -> None:
         if kind and kind not in catalog.KINDS:
             fail(f"unknown kind {kind!r}; one of {', '.join(catalog.KINDS)}")
         if kind in (None, "fir", "adiz", "sua"):
-            _load_context(airspace)
+            load_context(airspace)
         t = catalog.list_regions(kind)
         if json_out:
             print_json({"regions": t.to_dicts(), "count": t.height})
@@ -104,7 +62,7 @@ def register(app: typer.Typer) -> None:
 
         tab = Table("id", "kind", "name", "source", "licence")
         for r in t.iter_rows(named=True):
-            tab.add_row(*(_text(r[k]) for k in ("id", "kind", "name", "source", "licence")))
+            tab.add_row(*(rich_text(r[k]) for k in ("id", "kind", "name", "source", "licence")))
         Console().print(tab)
         attr = sorted({a for lst in t["attribution"].to_list() for a in lst})
         for a in attr:
@@ -118,9 +76,9 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Show one region's metadata (and write it as GeoJSON)."""
-        if re.match(r"^[a-z]+:", region_id) and region_id.split(":", 1)[0] not in ("near", "us-mex-border", "baja-pacific", "user"):
-            _load_context(airspace)
-        r = _region(region_id)
+        if needs_context(region_id):
+            load_context(airspace)
+        r = find_region(region_id)
         info = r.info()
         if geojson is not None:
             Path(geojson).write_text(json.dumps(r.to_geojson(), ensure_ascii=False))
@@ -129,7 +87,7 @@ def register(app: typer.Typer) -> None:
             print_json(info)
             return
         for k in ("id", "name", "kind", "source", "version", "licence", "description", "bbox"):
-            typer.echo(f"{k}: {_CONTROL.sub('?', str(info[k]))}")
+            typer.echo(f"{k}: {CONTROL.sub('?', str(info[k]))}")
         for a in info["attribution"]:
             typer.echo(a)
         if geojson is not None:
@@ -178,19 +136,9 @@ def register(app: typer.Typer) -> None:
 
         from isrwatch import schema
         from isrwatch.airspace.events import airspace_events, summarize
-        from isrwatch.airspace.regions import attribution
 
-        given = [x for x in (country, region, geojson_region) if x]
-        if len(given) != 1:
-            fail("give exactly one of --country ISO3, --region ID or --region-geojson FILE")
-        if region and re.match(r"^[a-z]+:", region) and region.split(":", 1)[0] not in ("near", "us-mex-border", "baja-pacific", "user"):
-            _load_context(airspace)
-        reg = _region(country or region, geojson_region)
-        if country and reg.kind != "sovereign":
-            fail(f"--country wants an ISO 3166-1 alpha-3 code, got {country!r}")
-        s, u = _utc(since), _utc(until, end=True)
-        if s and u and u <= s:
-            fail("--until is not after --since")
+        reg = one_region(country, region, geojson_region, context=True, context_files=airspace)
+        s, u = window_days(since, until)
 
         from isrwatch import segment, store
 
@@ -238,49 +186,14 @@ def register(app: typer.Typer) -> None:
         if entered_only:
             events = events.filter(pl.col("entered"))
         summary = summarize(events)
-        attr = attribution([reg.id, "land"]) if reg.kind != "user" else list(reg.attribution) + attribution(["land"])
-        definition = (
-            "entries: maximal runs of observed positions inside the region (basis observed) or straight lines "
-            "between two outside positions crossing it (basis gap_only); crossings interpolated on the "
-            "straddling segment; depth and closest approach are geodesic (WGS84) km"
-            + (f"; no line drawn across gaps over {max_gap_s:g} s" if max_gap_s is not None else "")
-        )
+        attr = airspace_attribution(reg)
+        definition = airspace_definition(max_gap_s)
         if json_out:
             print_json(
-                {
-                    "region": reg.info(),
-                    "window": {"since": s, "until": u},
-                    "filters": {"isr_only": isr_only, "entered_only": entered_only, "max_gap_s": max_gap_s},
-                    "definition": definition,
-                    "summary": summary,
-                    "events": events.to_dicts(),
-                    "attribution": attr,
-                    "notes": notes,
-                }
+                airspace_payload(
+                    reg, s, u, isr_only=isr_only, entered_only=entered_only, max_gap_s=max_gap_s,
+                    definition=definition, summary=summary, events=events, attribution=attr, notes=notes,
+                )
             )
             return
-        from rich.console import Console
-        from rich.table import Table
-
-        con_out = Console()
-        con_out.print(_text(f"{reg.name} ({reg.id})", "bold"))
-        con_out.print(_text(definition))
-        tab = Table("flight", "callsign", "entry", "exit", "basis", "obs in", "land", "depth km", "closest km")
-        for r in events.iter_rows(named=True):
-            tab.add_row(
-                _text(r["flight_id"]),
-                _text(r["callsign"]),
-                _text(r["entry_time"]),
-                _text(r["exit_time"]),
-                _text(r["basis"], "red" if r["basis"] == "observed" else "yellow"),
-                _text(r["n_obs_inside"]),
-                _text(r["over_land"]),
-                _text(r["max_depth_km"]),
-                _text(r["closest_km"]),
-            )
-        con_out.print(tab)
-        con_out.print(_text(", ".join(f"{k}={v}" for k, v in summary.items())))
-        for n in notes:
-            con_out.print(_text(f"note: {n}", "yellow"))
-        for a in attr:
-            con_out.print(_text(a, "dim"))
+        print_airspace(reg, definition, events, summary, notes, attr)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -51,3 +52,225 @@ def register(app: typer.Typer) -> None:
             print_json({"version": __version__})
         else:
             typer.echo(__version__)
+
+
+# --- helpers shared by several commands -----------------------------------------------------------
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+HEX = re.compile(r"^~?[0-9a-f]{6}$")
+# region ids resolved without the context airspace files (FAA/VATSpy layers)
+_NO_CONTEXT = ("near", "us-mex-border", "baja-pacific", "user")
+
+
+def safe(value: object) -> str:
+    """Feed text for the terminal: no control characters (escape sequences)."""
+    return "-" if value is None else CONTROL.sub("?", str(value))
+
+
+def icao24_list(icao24: list[str] | None) -> list[str] | None:
+    """--icao24 values as lower-case 6-hex addresses (None when none given)."""
+    if not icao24:
+        return None
+    wanted = [a.strip().lower() for a in icao24]
+    bad = [a for a in wanted if not HEX.match(a)]
+    if bad:
+        fail(f"--icao24 must be a 6-hex address, got {bad[0]!r}")
+    return wanted
+
+
+def window(since: str | None, until: str | None):
+    """[--since, --until) as UTC datetimes, as the flights commands read them (a bare date is its midnight)."""
+    from isrwatch.store import to_utc
+
+    try:
+        lo = to_utc(since) if since else None
+        hi = to_utc(until) if until else None
+    except (ValueError, TypeError) as exc:
+        fail(f"bad --since/--until: {exc}")
+    if lo is not None and hi is not None and hi <= lo:
+        fail("--until must be after --since")
+    return lo, hi
+
+
+def _utc(text: str | None, *, end: bool = False) -> datetime | None:
+    if text is None:
+        return None
+    from isrwatch.store import to_utc
+
+    t = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+            d = date.fromisoformat(t)
+            value = datetime.combine(d, datetime.min.time(), tzinfo=timezone.utc)
+            return value + timedelta(days=1) if end else value  # a bare --until date includes that day
+        return to_utc(t)
+    except ValueError as exc:
+        fail(f"bad {'--until' if end else '--since'}: {exc}")
+
+
+def window_days(since: str | None, until: str | None):
+    """[--since, --until) as UTC datetimes, as the airspace commands read them (a bare --until date includes that day)."""
+    s, u = _utc(since), _utc(until, end=True)
+    if s and u and u <= s:
+        fail("--until is not after --since")
+    return s, u
+
+
+def needs_context(region_id: str) -> bool:
+    """Whether a region id names context airspace (fir:, adiz:, sua: …) that must be loaded first."""
+    return bool(re.match(r"^[a-z]+:", region_id)) and region_id.split(":", 1)[0] not in _NO_CONTEXT
+
+
+def load_context(files: list[Path] | None) -> list:
+    """Load the context airspace files given (default: the FAA layers in the cache)."""
+    from isrwatch.airspace import context
+
+    paths = list(files or []) or context.cached_faa_files()
+    out = []
+    for p in paths:
+        if not Path(p).is_file():
+            fail(f"no such airspace file: {p}")
+        try:
+            out.extend(context.load_airspace(p))
+        except context.AirspaceFileError as exc:
+            fail(str(exc))
+    return out
+
+
+def find_region(rid: str, geojson_in: Path | None = None):
+    """A region by id, or drawn in a GeoJSON file; an unknown one is a one-line error."""
+    from isrwatch.airspace import catalog, regions
+
+    try:
+        if geojson_in is not None:
+            return catalog.load_user_geojson(geojson_in)
+        return catalog.get_region(rid)
+    except (regions.UnknownRegion, ValueError) as exc:
+        fail(str(exc))
+
+
+def one_region(country: str | None, region_id: str | None, geojson_region: Path | None,
+               *, context: bool = False, context_files: list[Path] | None = None):
+    """The one region of --country, --region or --region-geojson (context airspace loaded when asked and needed)."""
+    given = [x for x in (country, region_id, geojson_region) if x]
+    if len(given) != 1:
+        fail("give exactly one of --country ISO3, --region ID or --region-geojson FILE")
+    if context and region_id and needs_context(region_id):
+        load_context(context_files)
+    reg = find_region(country or region_id, geojson_region)
+    if country and reg.kind != "sovereign":
+        fail(f"--country wants an ISO 3166-1 alpha-3 code, got {country!r}")
+    return reg
+
+
+def rich_text(value: Any, style: str = ""):
+    """A table cell: floats to 0.1, times to the second, no control characters; Text never interprets markup."""
+    from rich.text import Text
+
+    if value is None:
+        s = "-"
+    elif isinstance(value, float):
+        s = f"{value:.1f}"
+    elif isinstance(value, datetime):
+        s = value.strftime("%Y-%m-%d %H:%M:%S")
+    else:
+        s = CONTROL.sub("?", str(value))
+    return Text(s, style=style)
+
+
+def airspace_definition(max_gap_s: float | None) -> str:
+    return (
+        "entries: maximal runs of observed positions inside the region (basis observed) or straight lines "
+        "between two outside positions crossing it (basis gap_only); crossings interpolated on the "
+        "straddling segment; depth and closest approach are geodesic (WGS84) km"
+        + (f"; no line drawn across gaps over {max_gap_s:g} s" if max_gap_s is not None else "")
+    )
+
+
+def airspace_attribution(reg) -> list[str]:
+    from isrwatch.airspace.regions import attribution
+
+    return attribution([reg.id, "land"]) if reg.kind != "user" else list(reg.attribution) + attribution(["land"])
+
+
+def airspace_payload(reg, since, until, *, isr_only: bool, entered_only: bool, max_gap_s: float | None,
+                     definition: str, summary: dict, events, attribution: list[str], notes: list[str]) -> dict:
+    """The --json object of the airspace commands."""
+    return {
+        "region": reg.info(),
+        "window": {"since": since, "until": until},
+        "filters": {"isr_only": isr_only, "entered_only": entered_only, "max_gap_s": max_gap_s},
+        "definition": definition,
+        "summary": summary,
+        "events": events.to_dicts(),
+        "attribution": attribution,
+        "notes": notes,
+    }
+
+
+def print_airspace(reg, definition: str, events, summary: dict, notes: list[str], attribution: list[str]) -> None:
+    """The airspace commands' table: one row per entry, then the summary, notes and attribution."""
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console()
+    out.print(rich_text(f"{reg.name} ({reg.id})", "bold"))
+    out.print(rich_text(definition))
+    tab = Table("flight", "callsign", "entry", "exit", "basis", "obs in", "land", "depth km", "closest km")
+    for r in events.iter_rows(named=True):
+        tab.add_row(
+            rich_text(r["flight_id"]),
+            rich_text(r["callsign"]),
+            rich_text(r["entry_time"]),
+            rich_text(r["exit_time"]),
+            rich_text(r["basis"], "red" if r["basis"] == "observed" else "yellow"),
+            rich_text(r["n_obs_inside"]),
+            rich_text(r["over_land"]),
+            rich_text(r["max_depth_km"]),
+            rich_text(r["closest_km"]),
+        )
+    out.print(tab)
+    out.print(rich_text(", ".join(f"{k}={v}" for k, v in summary.items())))
+    for n in notes:
+        out.print(rich_text(f"note: {n}", "yellow"))
+    for a in attribution:
+        out.print(rich_text(a, "dim"))
+
+
+def print_flights(fl, isr_only: bool) -> None:
+    """The flights commands' table: one sortie per row (with type and ISR role under --isr-only)."""
+    if fl.height == 0:
+        typer.echo("no sorties")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=True, header_style="bold")
+    cols = ["flight_id", "callsign", "start", "end", "min", "from", "to", "start_reason", "end_reason", "max gap"]
+    if isr_only:
+        cols[2:2] = ["type", "isr_role"]
+    for c in cols:
+        table.add_column(c)
+    for f in fl.iter_rows(named=True):
+        cells = [
+            f["flight_id"],
+            ",".join(f["callsigns"]) if f["callsigns"] else None,
+            f["start"].strftime("%Y-%m-%d %H:%M:%SZ"),
+            f["end"].strftime("%Y-%m-%d %H:%M:%SZ"),
+            f"{f['duration_min']:.0f}",
+            f["takeoff_airfield"],
+            f["landing_airfield"],
+            f["start_reason"],
+            f["end_reason"],
+            f"{f['max_gap_s'] / 60:.0f} min",
+        ]
+        if isr_only:
+            cells[2:2] = [f["type_code"], f["isr_role"]]
+        # Text, not markup: callsigns come from feeds and may hold anything
+        table.add_row(*(Text(safe(c)) for c in cells))
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped: wide enough that ids and times are not cut
+        console = Console(highlight=False, width=220)
+    console.print(table)
+    typer.echo(f"{fl.height} sorties of {fl['icao24'].n_unique()} aircraft")

@@ -3,17 +3,14 @@ they did."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 import typer
 
-from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, print_json
+from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, icao24_list, print_flights, print_json, window
 
-_HEX = re.compile(r"^~?[0-9a-f]{6}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # observations this far either side of the window are read too, so that a sortie crossing
 # the window's edges is segmented whole (no crewed ISR sortie lasts a day)
 MARGIN = timedelta(hours=24)
@@ -32,24 +29,6 @@ FLIGHTS_HELP = (
     '--json prints {"db", "filters": {icao24, since, until, isr_only}, "n_flights", "flights": [...]} with '
     "every column of the flights table (and the identity columns with --isr-only); times are ISO 8601 UTC."
 )
-
-
-def _safe(value: object) -> str:
-    """Feed text for the terminal: no control characters (escape sequences)."""
-    return "-" if value is None else _CONTROL.sub("?", str(value))
-
-
-def _window(since: str | None, until: str | None):
-    from isrwatch.store import to_utc
-
-    try:
-        lo = to_utc(since) if since else None
-        hi = to_utc(until) if until else None
-    except (ValueError, TypeError) as exc:
-        fail(f"bad --since/--until: {exc}")
-    if lo is not None and hi is not None and hi <= lo:
-        fail("--until must be after --since")
-    return lo, hi
 
 
 def load_flights(
@@ -100,40 +79,6 @@ def load_flights(
     return fl.sort(["start", "icao24"])
 
 
-def _print_table(fl: pl.DataFrame, isr_only: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(show_header=True, header_style="bold")
-    cols = ["flight_id", "callsign", "start", "end", "min", "from", "to", "start_reason", "end_reason", "max gap"]
-    if isr_only:
-        cols[2:2] = ["type", "isr_role"]
-    for c in cols:
-        table.add_column(c)
-    for f in fl.iter_rows(named=True):
-        cells = [
-            f["flight_id"],
-            ",".join(f["callsigns"]) if f["callsigns"] else None,
-            f["start"].strftime("%Y-%m-%d %H:%M:%SZ"),
-            f["end"].strftime("%Y-%m-%d %H:%M:%SZ"),
-            f"{f['duration_min']:.0f}",
-            f["takeoff_airfield"],
-            f["landing_airfield"],
-            f["start_reason"],
-            f["end_reason"],
-            f"{f['max_gap_s'] / 60:.0f} min",
-        ]
-        if isr_only:
-            cells[2:2] = [f["type_code"], f["isr_role"]]
-        # Text, not markup: callsigns come from feeds and may hold anything
-        table.add_row(*(Text(_safe(c)) for c in cells))
-    console = Console(highlight=False)
-    if not console.is_terminal:  # piped: wide enough that ids and times are not cut
-        console = Console(highlight=False, width=220)
-    console.print(table)
-
-
 def register(app: typer.Typer) -> None:
     @app.command("flights", help=FLIGHTS_HELP)
     def flights_command(
@@ -149,13 +94,8 @@ def register(app: typer.Typer) -> None:
         path = db_path(db)
         if not path.exists():
             fail(f"no store at {path}; run `isrwatch ingest FILE` first")
-        wanted = None
-        if icao24:
-            wanted = [a.strip().lower() for a in icao24]
-            bad = [a for a in wanted if not _HEX.match(a)]
-            if bad:
-                fail(f"--icao24 must be a 6-hex address, got {bad[0]!r}")
-        lo, hi = _window(since, until)
+        wanted = icao24_list(icao24)
+        lo, hi = window(since, until)
         fl = load_flights(path, icao24=wanted, since=lo, until=hi, isr_only=isr_only, aircraft_db=aircraft_db, plane_alert=plane_alert)
         if json_out:
             print_json(
@@ -167,8 +107,4 @@ def register(app: typer.Typer) -> None:
                 }
             )
             return
-        if fl.height == 0:
-            typer.echo("no sorties")
-            return
-        _print_table(fl, isr_only)
-        typer.echo(f"{fl.height} sorties of {fl['icao24'].n_unique()} aircraft")
+        print_flights(fl, isr_only)

@@ -8,10 +8,9 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, print_json
+from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, print_json, safe
 
 _HEX = re.compile(r"^~?[0-9a-fA-F]{6}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 AircraftDbOption = typer.Option(
     None, "--aircraft-db", help="tar1090-db file (flattened CSV or native aircraft.csv.gz); default: $ISRWATCH_AIRCRAFT_DB, then the cache."
@@ -19,11 +18,6 @@ AircraftDbOption = typer.Option(
 PlaneAlertOption = typer.Option(
     None, "--plane-alert-db", help="plane-alert-db CSV; default: $ISRWATCH_PLANE_ALERT_DB, then the cache."
 )
-
-
-def _safe(value: object) -> str:
-    """Feed and database text for the terminal: no control characters (escape sequences)."""
-    return "-" if value is None else _CONTROL.sub("?", str(value))
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
@@ -120,7 +114,7 @@ def register(app: typer.Typer) -> None:
         if hexes:
             bad = [h for h in hexes if not _HEX.match(h)]
             if bad:
-                fail(f"not an ICAO 24-bit address (6 hex digits): {', '.join(_safe(b) for b in bad)}")
+                fail(f"not an ICAO 24-bit address (6 hex digits): {', '.join(safe(b) for b in bad)}")
             ids = pl.Series("icao24", [h.lower() for h in hexes])
             feed = schema.empty(schema.FEED_AIRCRAFT)
         else:
@@ -153,7 +147,7 @@ def register(app: typer.Typer) -> None:
             print_json(payload)
             return
         cols = ["icao24", "registration", "type_code", "country_iso2", "military", "isr_role", "isr_variant", "isr_role_source", "military_source"]
-        rows = [[_safe(v) for v in row] for row in aircraft.select(cols).iter_rows()]
+        rows = [[safe(v) for v in row] for row in aircraft.select(cols).iter_rows()]
         widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
         typer.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
         for r in rows:
@@ -166,6 +160,6 @@ def register(app: typer.Typer) -> None:
             typer.echo("conflicts (value chosen <- other source's value):")
             for c in result.conflicts.iter_rows(named=True):
                 typer.echo(
-                    f"  {c['icao24']} {c['fact']}: {_safe(c['value'])} ({_safe(c['source'])}) <- "
-                    f"{_safe(c['other_value'])} ({_safe(c['other_source'])})"
+                    f"  {c['icao24']} {c['fact']}: {safe(c['value'])} ({safe(c['source'])}) <- "
+                    f"{safe(c['other_value'])} ({safe(c['other_source'])})"
                 )

@@ -10,7 +10,21 @@ from typing import Any
 
 import typer
 
-from isrwatch.cli.common import JsonOption, fail, print_json
+from isrwatch.cli.common import (
+    JsonOption,
+    airspace_attribution,
+    airspace_definition,
+    airspace_payload,
+    fail,
+    icao24_list,
+    one_region,
+    print_airspace,
+    print_flights,
+    print_json,
+    safe,
+    window,
+    window_days,
+)
 
 SCHEDULER_HELP = (
     "Where to run: a Dask scheduler address (tcp://host:8786), 'local' (start a local cluster of "
@@ -36,18 +50,6 @@ def _run(fn, *args: Any, **kwargs: Any):
         return fn(*args, **kwargs)
     except (FileNotFoundError, FileExistsError, ValueError, ConnectionError) as exc:
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-
-
-def _addresses(icao24: list[str] | None) -> list[str] | None:
-    from isrwatch.cli.flights import _HEX
-
-    if not icao24:
-        return None
-    wanted = [a.strip().lower() for a in icao24]
-    bad = [a for a in wanted if not _HEX.match(a)]
-    if bad:
-        fail(f"--icao24 must be a 6-hex address, got {bad[0]!r}")
-    return wanted
 
 
 def register(app: typer.Typer) -> None:
@@ -77,10 +79,10 @@ def register(app: typer.Typer) -> None:
         import polars as pl
 
         from isrwatch import scaleout
-        from isrwatch.cli.flights import MARGIN, _print_table, _window
+        from isrwatch.cli.flights import MARGIN
 
-        wanted = _addresses(icao24)
-        lo, hi = _window(since, until)
+        wanted = icao24_list(icao24)
+        lo, hi = window(since, until)
         fl = _run(
             scaleout.flights_dask, parquet,
             since=lo - MARGIN if lo is not None else None, until=hi + MARGIN if hi is not None else None,
@@ -102,11 +104,7 @@ def register(app: typer.Typer) -> None:
                 }
             )
             return
-        if fl.height == 0:
-            typer.echo("no sorties")
-            return
-        _print_table(fl, False)
-        typer.echo(f"{fl.height} sorties of {fl['icao24'].n_unique()} aircraft")
+        print_flights(fl, False)
 
     @so_app.command("sorties")
     def sorties_cmd(
@@ -126,10 +124,9 @@ def register(app: typer.Typer) -> None:
         sorties. Nothing but the row counts comes back through this process.
         """
         from isrwatch import scaleout
-        from isrwatch.cli.flights import _window
 
-        wanted = _addresses(icao24)
-        lo, hi = _window(since, until)
+        wanted = icao24_list(icao24)
+        lo, hi = window(since, until)
         got = _run(
             scaleout.write_sorties_dask, parquet, out, since=lo, until=hi, icao24=wanted,
             scheduler=scheduler, npartitions=partitions,
@@ -164,18 +161,10 @@ def register(app: typer.Typer) -> None:
 
         from isrwatch import scaleout
         from isrwatch.airspace.events import summarize
-        from isrwatch.airspace.regions import attribution
-        from isrwatch.cli.airspace import SEGMENT_MARGIN, _region, _text, _utc
+        from isrwatch.cli.airspace import SEGMENT_MARGIN
 
-        given = [x for x in (country, region, geojson_region) if x]
-        if len(given) != 1:
-            fail("give exactly one of --country ISO3, --region ID or --region-geojson FILE")
-        reg = _region(country or region, geojson_region)
-        if country and reg.kind != "sovereign":
-            fail(f"--country wants an ISO 3166-1 alpha-3 code, got {country!r}")
-        s, u = _utc(since), _utc(until, end=True)
-        if s and u and u <= s:
-            fail("--until is not after --since")
+        reg = one_region(country, region, geojson_region)
+        s, u = window_days(since, until)
         # a region the workers can resolve by id goes as its id; a user GeoJSON goes whole
         target = reg if reg.kind == "user" else reg.id
         flights, events = _run(
@@ -192,47 +181,21 @@ def register(app: typer.Typer) -> None:
         if entered_only:
             events = events.filter(pl.col("entered"))
         summary = summarize(events)
-        attr = attribution([reg.id, "land"]) if reg.kind != "user" else list(reg.attribution) + attribution(["land"])
-        definition = (
-            "entries: maximal runs of observed positions inside the region (basis observed) or straight lines "
-            "between two outside positions crossing it (basis gap_only); crossings interpolated on the "
-            "straddling segment; depth and closest approach are geodesic (WGS84) km"
-            + (f"; no line drawn across gaps over {max_gap_s:g} s" if max_gap_s is not None else "")
-        )
+        attr = airspace_attribution(reg)
+        definition = airspace_definition(max_gap_s)
         if json_out:
             print_json(
                 {
                     "parquet": str(parquet),
                     "engine": {"name": "dask", "scheduler": _where(scheduler), "partitions": partitions},
-                    "region": reg.info(),
-                    "window": {"since": s, "until": u},
-                    "filters": {"isr_only": False, "entered_only": entered_only, "max_gap_s": max_gap_s},
-                    "definition": definition,
-                    "summary": summary,
-                    "events": events.to_dicts(),
-                    "attribution": attr,
-                    "notes": [],
+                    **airspace_payload(
+                        reg, s, u, isr_only=False, entered_only=entered_only, max_gap_s=max_gap_s,
+                        definition=definition, summary=summary, events=events, attribution=attr, notes=[],
+                    ),
                 }
             )
             return
-        from rich.console import Console
-        from rich.table import Table
-
-        out = Console()
-        out.print(_text(f"{reg.name} ({reg.id})", "bold"))
-        out.print(_text(definition))
-        tab = Table("flight", "callsign", "entry", "exit", "basis", "obs in", "land", "depth km", "closest km")
-        for r in events.iter_rows(named=True):
-            # _text: feed text (callsigns) as plain Text, never markup
-            tab.add_row(
-                _text(r["flight_id"]), _text(r["callsign"]), _text(r["entry_time"]), _text(r["exit_time"]),
-                _text(r["basis"], "red" if r["basis"] == "observed" else "yellow"), _text(r["n_obs_inside"]),
-                _text(r["over_land"]), _text(r["max_depth_km"]), _text(r["closest_km"]),
-            )
-        out.print(tab)
-        out.print(_text(", ".join(f"{k}={v}" for k, v in summary.items())))
-        for a in attr:
-            out.print(_text(a, "dim"))
+        print_airspace(reg, definition, events, summary, [], attr)
 
     @so_app.command("plan")
     def plan_cmd(
@@ -249,9 +212,8 @@ def register(app: typer.Typer) -> None:
         "partitions": [{index, lo, hi, rows}]}.
         """
         from isrwatch import scaleout
-        from isrwatch.cli.flights import _window
 
-        lo, hi = _window(since, until)
+        lo, hi = window(since, until)
 
         def go():
             with scaleout.dask_session(None, scheduler) as session:
@@ -267,8 +229,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(payload)
             return
-        from isrwatch.cli.flights import _safe  # addresses come from the files: no control characters
-
+        # safe: addresses come from the files: no control characters
         typer.echo(f"{payload['files']} files, {payload['rows']} rows, {len(parts)} partitions")
         for p in parts:
-            typer.echo(f"  {p.index:>4}  [{_safe(p.lo)}, {_safe(p.hi)})  {p.rows} rows")
+            typer.echo(f"  {p.index:>4}  [{safe(p.lo)}, {safe(p.hi)})  {p.rows} rows")

@@ -10,9 +10,8 @@ from typing import Any
 
 import typer
 
-from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, print_json
+from isrwatch.cli.common import CONTROL, DbOption, JsonOption, db_path, fail, print_json
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 VERDICT_STYLE = {"supported": "green", "contradicted": "red", "not_determinable": "yellow"}
 
 
@@ -24,7 +23,7 @@ def _safe(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):
         return f"{value:.0f}" if math.isfinite(value) else "-"
-    return _CONTROL.sub("?", str(value))
+    return CONTROL.sub("?", str(value))
 
 
 def _text(value: Any, style: str = ""):
