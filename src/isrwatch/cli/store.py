@@ -16,9 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, print_json
+from isrwatch.cli.common import CONTROL, DbOption, JsonOption, db_path, fail, print_json
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPLIT_PART = re.compile(r"^(?P<stem>.+\.tar)\.[a-z]{2}$")
 COUNT_KEYS = ("rows_read", "rows_stored", "rows_rejected", "rows_duplicate")
 
@@ -48,7 +47,7 @@ def _text(value: Any) -> Text:
     """Feed text for the terminal: never markup (rich.Text), no control characters."""
     if value is None:
         return Text("-", style="dim")
-    return Text(_CONTROL.sub("?", str(value)))
+    return Text(CONTROL.sub("?", str(value)))
 
 
 def _num(value: Any) -> Text:
@@ -130,6 +129,17 @@ def _totals(results: list[dict[str, Any]]) -> dict[str, Any]:
     return totals
 
 
+def _errors(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    """The files read incompletely, and the one-line error naming the first (None when all were read)."""
+    errors = [r for r in results if r["error"]]
+    if not errors:
+        return errors, None
+    first = errors[0]
+    return errors, CONTROL.sub(
+        "?", f"{len(errors)} of {len(results)} file(s) could not be read completely; {first['path']}: {first['error']}"
+    )
+
+
 def _ingest_table(results: list[dict[str, Any]], totals: dict[str, Any]) -> Table:
     table = Table(title="ingest", title_justify="left")
     table.add_column("file", overflow="fold")
@@ -143,7 +153,7 @@ def _ingest_table(results: list[dict[str, Any]], totals: dict[str, Any]) -> Tabl
             _text(Path(r["path"]).name),
             _text(r["format"]),
             *[_num(r[k]) for k in COUNT_KEYS],
-            Text(_CONTROL.sub("?", note), style="red" if r["error"] else "dim"),
+            Text(CONTROL.sub("?", note), style="red" if r["error"] else "dim"),
         )
     if len(results) > 1:
         table.add_row(Text("total", style="bold"), Text(""), *[_num(totals[k]) for k in COUNT_KEYS], Text(""))
@@ -214,7 +224,7 @@ def register(app: typer.Typer) -> None:
                 for path, detected in todo:
                     if prog is not None:
                         bar, task = prog
-                        bar.update(task, description=_CONTROL.sub("?", path.name)[:40])
+                        bar.update(task, description=CONTROL.sub("?", path.name)[:40])
 
                         def tick(rows: int, _bar=bar, _task=task) -> None:
                             _bar.update(_task, rows=rows)
@@ -228,15 +238,7 @@ def register(app: typer.Typer) -> None:
             con.close()
 
         totals = _totals(results)
-        errors = [r for r in results if r["error"]]
-        message = None
-        if errors:
-            first = errors[0]
-            message = (
-                f"{len(errors)} of {len(results)} file(s) could not be read completely; "
-                f"{first['path']}: {first['error']}"
-            )
-            message = _CONTROL.sub("?", message)
+        errors, message = _errors(results)
         if json_out:
             print_json(
                 {
@@ -454,12 +456,7 @@ def register(app: typer.Typer) -> None:
         finally:
             con.close()
         totals = _totals(results)
-        errors = [r for r in results if r["error"]]
-        message = None
-        if errors:
-            message = _CONTROL.sub(
-                "?", f"{len(errors)} of {len(results)} file(s) could not be read completely; {errors[0]['path']}: {errors[0]['error']}"
-            )
+        errors, message = _errors(results)
         if json_out:
             print_json({"db": str(db_path(db)), "files": results, "n_files": len(results), "n_errors": len(errors), **totals, "error": message})
         else:
