@@ -23,7 +23,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -250,7 +250,16 @@ def _aircraft_frame(facts: list[dict]) -> pl.DataFrame | None:
     return pl.DataFrame(facts, schema=FACTS)
 
 
-def read_api(path: Path, batch_rows: int) -> Iterator[Piece]:
+def poll_log(
+    path: Path,
+    is_response: Callable[[object], bool],
+    render: Callable[[object], str],
+    damaged: Callable[[str, int], tuple[str, str, int]],
+) -> Iterator[Piece | dict]:
+    """The responses of a file (one, a JSON array of them, or a log of them) in file order, and
+    what lies between them as reject Pieces: text and JSON values that are not responses
+    (rendered by `render`) as "api_error_body", damaged stretches as `damaged(stretch, offset)`.
+    Empty arrays, the separator poll logs write between responses, are skipped."""
     for kind, value, offset in scan(path):
         if kind == "text":
             text = str(value).strip()
@@ -258,23 +267,27 @@ def read_api(path: Path, batch_rows: int) -> Iterator[Piece]:
                 yield Piece(rejects=[("api_error_body", clip(f"at char {offset}: {text}"), 0)])
             continue
         if kind == "damaged":
-            stretch = str(value)
-            yield Piece(
-                rejects=[
-                    (
-                        "invalid_json",
-                        clip(f"at char {offset}: {len(stretch)} chars of damaged JSON: {stretch[:80]}"),
-                        stretch.count(_HEX),
-                    )
-                ]
-            )
+            yield Piece(rejects=[damaged(str(value), offset)])
             continue
-        values = value if isinstance(value, list) and value and all(map(_is_response, value)) else [value]
+        values = value if isinstance(value, list) and value and all(map(is_response, value)) else [value]
         for v in values:
             if isinstance(v, list) and not v:
-                continue  # "[]": the separator poll logs write between responses
-            if not _is_response(v):
-                yield Piece(rejects=[("api_error_body", clip(f"at char {offset}: {json.dumps(v)}"), 0)])
                 continue
-            obs, rejects, facts = response_rows(v)
-            yield Piece(obs=obs, rejects=rejects, aircraft=_aircraft_frame(facts))
+            if not is_response(v):
+                yield Piece(rejects=[("api_error_body", clip(f"at char {offset}: {render(v)}"), 0)])
+                continue
+            yield v
+
+
+def _damaged(stretch: str, offset: int) -> tuple[str, str, int]:
+    detail = clip(f"at char {offset}: {len(stretch)} chars of damaged JSON: {stretch[:80]}")
+    return "invalid_json", detail, stretch.count(_HEX)
+
+
+def read_api(path: Path, batch_rows: int) -> Iterator[Piece]:
+    for v in poll_log(path, _is_response, json.dumps, _damaged):
+        if isinstance(v, Piece):
+            yield v
+            continue
+        obs, rejects, facts = response_rows(v)
+        yield Piece(obs=obs, rejects=rejects, aircraft=_aircraft_frame(facts))

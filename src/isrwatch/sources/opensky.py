@@ -199,26 +199,20 @@ def rest_rows(resp: dict) -> tuple[pl.DataFrame | None, pl.DataFrame | None, lis
     return obs, reject_frame, rejects
 
 
+def _is_rest_response(v: object) -> bool:
+    return isinstance(v, dict) and "states" in v
+
+
+def _damaged(stretch: str, offset: int) -> tuple[str, str, int]:
+    # state vectors are bare lists: how many a damaged stretch held is not known
+    return "invalid_json", clip(f"at char {offset}: {len(stretch)} chars of damaged JSON"), 0
+
+
 def read_rest(path: Path, batch_rows: int) -> Iterator[Piece]:
     """One REST response, or a log of them (text between responses counted as error bodies)."""
-    for kind, value, offset in aircraft_json.scan(path):
-        if kind == "text":
-            text = str(value).strip()
-            if text:
-                yield Piece(rejects=[("api_error_body", clip(f"at char {offset}: {text}"), 0)])
+    for v in aircraft_json.poll_log(path, _is_rest_response, repr, _damaged):
+        if isinstance(v, Piece):
+            yield v
             continue
-        if kind == "damaged":
-            stretch = str(value)
-            yield Piece(
-                rejects=[("invalid_json", clip(f"at char {offset}: {len(stretch)} chars of damaged JSON"), 0)]
-            )
-            continue
-        values = value if isinstance(value, list) and value and all(isinstance(v, dict) and "states" in v for v in value) else [value]
-        for v in values:
-            if isinstance(v, list) and not v:
-                continue
-            if not (isinstance(v, dict) and "states" in v):
-                yield Piece(rejects=[("api_error_body", clip(f"at char {offset}: {v!r}"), 0)])
-                continue
-            obs, reject_frame, rejects = rest_rows(v)
-            yield Piece(obs=obs, reject_frame=reject_frame, rejects=rejects)
+        obs, reject_frame, rejects = rest_rows(v)
+        yield Piece(obs=obs, reject_frame=reject_frame, rejects=rejects)
