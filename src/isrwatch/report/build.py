@@ -29,7 +29,7 @@ from typing import Any, Iterable
 import polars as pl
 
 from isrwatch import schema
-from isrwatch.report import exports, figures, model, view
+from isrwatch.report import exports, figures, view
 from isrwatch.report.html import write_report
 
 NEAR_KM = 100.0
@@ -203,14 +203,20 @@ def build_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     common = dict(flights=flights, aircraft=tables.aircraft, observations=observations, events=events)
+    # the page, the figures and the attribution read one preparation of the same tables
+    prepared = view.prepare(**common, regions=regions, coverage=tables.coverage)
     paths: dict[str, Path] = {}
     paths["html"] = write_report(
         out / "report.html", **common, regions=regions, verdicts=[v.to_dict() for v in verdicts],
         count_table=table, coverage=tables.coverage, title=title, simulated=simulated, notes=all_notes,
+        prepared=prepared,
     )
     if figures_png:
         paths.update(
-            figures.write_figures(out, **common, regions=regions, coverage=tables.coverage, simulated=simulated, title=title)
+            figures.write_figures(
+                out, **common, regions=regions, coverage=tables.coverage, simulated=simulated, title=title,
+                prepared=prepared,
+            )
         )
     paths.update(
         exports.export_flights(
@@ -233,6 +239,6 @@ def build_report(
             for d in (v.to_dict() for v in verdicts)
         ],
         notes=all_notes,
-        attribution=view.attribution_lines(model.normalise_regions(regions)),
+        attribution=view.attribution_lines(prepared.regions),
         simulated=simulated,
     )

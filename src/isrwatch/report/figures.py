@@ -258,12 +258,17 @@ def timeline_png(
     title: str = "",
     size: tuple[int, int] = TIMELINE_SIZE,
     dpi: int = DPI,
+    prepared: view.Prepared | None = None,
 ) -> Path:
-    """Sorties per UTC day, stacked by aircraft type; days without data hatched."""
+    """Sorties per UTC day, stacked by aircraft type; days without data hatched.
+
+    prepared: view.prepare() of these same flights, aircraft and coverage, if already made."""
     from isrwatch.report import model
 
-    ft = view.flight_table(flights, aircraft, None)
-    spd = view.sorties_per_day(ft, model.normalise_coverage(coverage))
+    if prepared is not None:
+        spd = view.sorties_per_day(prepared.ft, prepared.coverage)
+    else:
+        spd = view.sorties_per_day(view.flight_table(flights, aircraft, None), model.normalise_coverage(coverage))
     days, types = spd["days"], spd["types"]
     colours = view.type_colours(types)
     with matplotlib.rc_context(_RC):
@@ -311,15 +316,15 @@ def timeline_png(
 
 def write_figures(
     out_dir, *, flights, aircraft, observations, events=None, regions=(), coverage=None, simulated: bool, title: str = "",
-    colour_by: str = "aircraft",
+    colour_by: str = "aircraft", prepared: view.Prepared | None = None,
 ) -> dict[str, Path]:
-    """map.png and timeline.png in out_dir."""
+    """map.png and timeline.png in out_dir (prepared: view.prepare() of these same tables, if already made)."""
     out = Path(out_dir)
     return {
         "map_png": map_png(out / "map.png", flights=flights, aircraft=aircraft, observations=observations, events=events,
-                           regions=regions, simulated=simulated, title=title, colour_by=colour_by),
+                           regions=regions, simulated=simulated, title=title, colour_by=colour_by, prepared=prepared),
         "timeline_png": timeline_png(out / "timeline.png", flights=flights, aircraft=aircraft, coverage=coverage,
-                                     simulated=simulated, title=title),
+                                     simulated=simulated, title=title, prepared=prepared),
     }
 
 

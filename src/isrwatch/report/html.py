@@ -352,9 +352,12 @@ def build_context(
     simulated: bool,
     notes: Iterable[str] = (),
     gap_s: float = GAP_S,
+    prepared: view.Prepared | None = None,
 ) -> dict[str, Any]:
-    """Everything the template renders (also used by tests to inspect what will be drawn)."""
-    p = view.prepare(
+    """Everything the template renders (also used by tests to inspect what will be drawn).
+
+    prepared: view.prepare() of these same tables, when the caller already made it for the figures."""
+    p = prepared or view.prepare(
         flights=flights, aircraft=aircraft, observations=observations, events=events, regions=regions, coverage=coverage
     )
     regs, ft, pts, ev, cov, proj, clip = p.regions, p.ft, p.pts, p.ev, p.coverage, p.proj, p.clip
@@ -548,6 +551,7 @@ def write_report(
     simulated: bool,
     notes: Iterable[str] = (),
     gap_s: float = GAP_S,
+    prepared: view.Prepared | None = None,
 ) -> Path:
     """Write the evidence report to out_path (a file, or a directory to hold report.html).
 
@@ -555,7 +559,8 @@ def write_report(
     schema.OBSERVATIONS + flight_id (positions of other flights are ignored); events:
     schema.AIRSPACE_EVENTS or None; regions: (id, name, kind, geometry, attribution) with kind
     land / sovereign / aoi / other; verdicts: claim verdicts (see model.normalise_verdicts);
-    count_table: count results or a table (see model.normalise_counts); coverage: by day.
+    count_table: count results or a table (see model.normalise_counts); coverage: by day;
+    prepared: view.prepare() of these same tables, if already made.
     """
     out = Path(out_path)
     if out.is_dir():
@@ -574,6 +579,7 @@ def write_report(
         simulated=simulated,
         notes=notes,
         gap_s=gap_s,
+        prepared=prepared,
     )
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(render(ctx), encoding="utf-8")
