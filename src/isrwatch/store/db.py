@@ -48,9 +48,12 @@ raises StoreError rather than silently counting fewer observations.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from isrwatch import paths, schema
 
@@ -196,8 +199,19 @@ def parts_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
     return path.with_name(path.name + PARTS_SUFFIX) if path is not None else None
 
 
-def _sql_str(text: str) -> str:
+def sql_str(text: str) -> str:
+    """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame) -> Iterator[None]:
+    """df visible to SQL as `name` for the duration of the block."""
+    con.register(name, df.to_arrow())
+    try:
+        yield
+    finally:
+        con.unregister(name)
 
 
 def _view_state(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -229,7 +243,7 @@ def refresh_view(con: duckdb.DuckDBPyConnection, *, check_files: bool = False) -
         casts = ", ".join(
             f"CAST({c} AS {'pos_source_t' if c == 'pos_source' else _DUCK_TYPES[c]}) AS {c}" for c in OBS_COLUMNS
         )
-        listing = ", ".join(_sql_str(str(f)) for f in files)
+        listing = ", ".join(sql_str(str(f)) for f in files)
         sql += f" UNION ALL SELECT {casts}, CAST(ingest_id AS BIGINT) AS ingest_id FROM read_parquet([{listing}])"
     con.execute(f"CREATE OR REPLACE TEMP VIEW observations AS {sql}").fetchall()
     n, last = _view_state(con)

@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from isrwatch import schema
-from isrwatch.store.db import KEY, OBS_COLUMNS, ensure_view
+from isrwatch.store.db import KEY, OBS_COLUMNS, ensure_view, registered
 from isrwatch.store.ingestion import IngestResult, Progress, StoreReadError, ingest_with
 from isrwatch.store.query import TimeLike, _time_filter
 
@@ -164,11 +164,8 @@ def save_table(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame) -> N
     # DuckDB cannot store a column of type NULL; such columns have no values to lose.
     df = df.with_columns(pl.col(c).cast(pl.String) for c, t in df.schema.items() if t == pl.Null)
     df = df.with_row_index(_ROW)
-    con.register("_isrwatch_save", df.to_arrow())
-    try:
+    with registered(con, "_isrwatch_save", df):
         con.execute(f'CREATE OR REPLACE TABLE derived."{name}" AS SELECT * FROM _isrwatch_save').fetchall()
-    finally:
-        con.unregister("_isrwatch_save")
 
 
 def load_table(

@@ -53,7 +53,7 @@ import numpy as np
 import polars as pl
 
 from isrwatch import schema
-from isrwatch.store.db import IN_FLIGHT, KEY, OBS_COLUMNS, parts_dir, refresh_view
+from isrwatch.store.db import IN_FLIGHT, KEY, OBS_COLUMNS, parts_dir, refresh_view, registered, sql_str
 
 # Reader batches are buffered up to this many rows per write: each write has a fixed cost, and
 # each chunk looks its repeats up among the rows stored in its span, so for a file sorted by
@@ -74,6 +74,8 @@ PART_ROW_GROUP = 131_072
 
 _OBS_SCHEMA = pl.Schema(schema.OBSERVATIONS)
 _AIRCRAFT_FIELDS = ["registration", "type_code", "type_description", "operator", "db_flags"]
+# a chunk's row b has the key of a stored row o
+_SAME_KEY = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
 
 Progress = Callable[[int], None]
 
@@ -366,17 +368,13 @@ class _Writer:
             "amax": df["icao24"].max(),
         }
         stored = self._stored_in_span(span)
-        on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
         if self.parts is not None and df.height >= PART_MIN_ROWS:
             if stored is not None:
                 # Only the row numbers of repeats come back; the rows stay in Polars.
-                self.con.register("_isrwatch_chunk", df.select(KEY).with_row_index("_rid").to_arrow())
-                try:
+                with registered(self.con, "_isrwatch_chunk", df.select(KEY).with_row_index("_rid")):
                     repeats = self.con.execute(
-                        f"SELECT b._rid FROM _isrwatch_chunk b SEMI JOIN ({stored}) o ON {on}", span
+                        f"SELECT b._rid FROM _isrwatch_chunk b SEMI JOIN ({stored}) o ON {_SAME_KEY}", span
                     ).fetchnumpy()["_rid"]
-                finally:
-                    self.con.unregister("_isrwatch_chunk")
                 if len(repeats):
                     keep = np.ones(df.height, dtype=bool)
                     keep[np.asarray(repeats, dtype=np.int64)] = False
@@ -407,16 +405,12 @@ class _Writer:
         if stored is not None:
             # The store side is cut to the chunk's time span first, so the cost of the join
             # follows the chunk, not the size of the store.
-            on = " AND ".join(f"b.{k} = o.{k}" for k in KEY)
-            select += f" ANTI JOIN ({stored}) o ON {on}"
+            select += f" ANTI JOIN ({stored}) o ON {_SAME_KEY}"
             params.update(span)
-        self.con.register("_isrwatch_chunk", df.to_arrow())
-        try:
+        with registered(self.con, "_isrwatch_chunk", df):
             inserted = self.con.execute(
                 f"INSERT INTO observation_rows ({cols}, ingest_id) {select}", params
             ).fetchall()[0][0]
-        finally:
-            self.con.unregister("_isrwatch_chunk")
         return int(inserted)
 
     def _stored_in_span(self, span: dict[str, Any]) -> str | None:
@@ -442,7 +436,7 @@ class _Writer:
         if paths:
             root = parts_dir(self.con)
             assert root is not None
-            listing = ", ".join("'" + str(root / p).replace("'", "''") + "'" for (p,) in paths)
+            listing = ", ".join(sql_str(str(root / p)) for (p,) in paths)
             selects.append(
                 f"SELECT icao24, CAST(time AS TIMESTAMPTZ) AS time, lat, lon FROM read_parquet([{listing}])"
                 f" WHERE {where}"
@@ -485,8 +479,7 @@ class _Writer:
             "last_seen = greatest(aircraft_feed.last_seen, EXCLUDED.last_seen)",
             f"ingest_id = CASE WHEN {newer} THEN EXCLUDED.ingest_id ELSE aircraft_feed.ingest_id END",
         ]
-        self.con.register("_isrwatch_aircraft", facts.to_arrow())
-        try:
+        with registered(self.con, "_isrwatch_aircraft", facts):
             self.con.execute(
                 f"""INSERT INTO aircraft_feed
                 (icao24, source, {', '.join(_AIRCRAFT_FIELDS)}, first_seen, last_seen, ingest_id)
@@ -495,8 +488,6 @@ class _Writer:
                 ON CONFLICT (icao24, source) DO UPDATE SET {', '.join(sets)}""",
                 {"id": self.ingest_id},
             ).fetchall()
-        finally:
-            self.con.unregister("_isrwatch_aircraft")
 
     def write_rejects(self) -> None:
         if not self.rejects:
@@ -517,14 +508,11 @@ class _Writer:
                 "samples": pl.List(pl.String),
             },
         )
-        self.con.register("_isrwatch_rejects", table.to_arrow())
-        try:
+        with registered(self.con, "_isrwatch_rejects", table):
             self.con.execute(
                 "INSERT INTO rejects (ingest_id, feed, reason, n_rows, samples)"
                 " SELECT ingest_id, feed, reason, n_rows, samples FROM _isrwatch_rejects"
             ).fetchall()
-        finally:
-            self.con.unregister("_isrwatch_rejects")
 
 
 def _prefetch(batches: Iterable[Any], max_rows: int) -> Iterator[Any]:
