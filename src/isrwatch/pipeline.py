@@ -29,6 +29,8 @@ from isrwatch.count.definition import Area
 from isrwatch.count.presence import AREA_PRESENCE, classified_points, presence
 
 MARGIN = timedelta(hours=12)
+# aircraft identify() gives an ISR role
+ISR = pl.col("isr_role").is_not_null() & (pl.col("isr_role") != "none")
 
 
 @dataclass
@@ -110,6 +112,59 @@ def _any_country(areas: list[Area]) -> str:
     return "MEX"
 
 
+def sorties(
+    con,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    icao24: list[str] | None = None,
+    margin: timedelta = MARGIN,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Observations with flight_id, and the sorties, read with `margin` either side of [since, until)
+    so a sortie crossing the window's edges is whole; every sortie read, not only those overlapping."""
+    from isrwatch import segment, store
+
+    obs = store.load_observations(
+        con,
+        icao24=icao24,
+        since=since - margin if since is not None else None,
+        until=until + margin if until is not None else None,
+    )
+    obs_ids = segment.assign_sorties(obs)
+    return obs_ids, segment.flights(obs_ids)
+
+
+def overlapping(flights: pl.DataFrame, since: datetime | None, until: datetime | None) -> pl.DataFrame:
+    """The sorties overlapping [since, until)."""
+    if since is not None:
+        flights = flights.filter(pl.col("end") >= since)
+    if until is not None:
+        flights = flights.filter(pl.col("start") < until)
+    return flights
+
+
+def identify_flights(
+    con,
+    flights: pl.DataFrame,
+    *,
+    aircraft_db: str | Path | None = None,
+    plane_alert: str | Path | None = None,
+) -> tuple[pl.DataFrame, bool]:
+    """identify() for the aircraft of `flights` from the store's feed facts and the aircraft
+    databases (given or cached); and whether any database was available."""
+    from isrwatch import identify, store
+
+    adb = identify.load_aircraft_db(aircraft_db)
+    pa = identify.load_plane_alert(plane_alert)
+    aircraft = identify.identify(
+        flights.select("icao24").unique(),
+        store.load_feed_aircraft(con),
+        aircraft_db=adb.table if adb is not None else None,
+        plane_alert=pa.table if pa is not None else None,
+    )
+    return aircraft, adb is not None or pa is not None
+
+
 def load_tables(
     con,
     *,
@@ -122,30 +177,15 @@ def load_tables(
     margin: timedelta = MARGIN,
 ) -> Tables:
     """Every table the count and claims stages need, for one window, from an open store."""
-    from isrwatch import identify, segment, store
+    from isrwatch import store
     from isrwatch.airspace import regions as airspace_regions
     from isrwatch.airspace.events import airspace_events
 
     notes: list[str] = []
-    obs = store.load_observations(
-        con,
-        since=since - margin if since is not None else None,
-        until=until + margin if until is not None else None,
-    )
-    obs_ids = segment.assign_sorties(obs)
-    flights = segment.flights(obs_ids)
-
-    adb = identify.load_aircraft_db(aircraft_db)
-    pa = identify.load_plane_alert(plane_alert)
-    if adb is None and pa is None:
+    obs_ids, flights = sorties(con, since=since, until=until, margin=margin)
+    aircraft, have_db = identify_flights(con, flights, aircraft_db=aircraft_db, plane_alert=plane_alert)
+    if not have_db:
         notes.append("no aircraft database cached (run `isrwatch db update`): ISR roles known only from feed facts and the type catalogue")
-    ident_ids = flights.select("icao24").unique()
-    aircraft = identify.identify(
-        ident_ids,
-        store.load_feed_aircraft(con),
-        aircraft_db=adb.table if adb is not None else None,
-        plane_alert=pa.table if pa is not None else None,
-    )
 
     areas = list(dict.fromkeys(areas))
     area_presence, computed = area_presence_for(obs_ids, areas)
@@ -155,7 +195,7 @@ def load_tables(
     computed |= set(countries)
 
     coverage = store.coverage_by_day(con, since=since, until=until)
-    in_window = obs
+    in_window = obs_ids
     if since is not None:
         in_window = in_window.filter(pl.col("time") >= pl.lit(since).cast(schema.UTC_US))
     if until is not None:
@@ -181,6 +221,6 @@ def load_tables(
         extent=extent,  # type: ignore[arg-type]
         region_bounds=bounds,  # type: ignore[arg-type]
         attribution=attribution,
-        aircraft_db=adb is not None or pa is not None,
+        aircraft_db=have_db,
         notes=notes,
     )

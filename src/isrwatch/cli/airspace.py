@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -26,9 +25,6 @@ from isrwatch.cli.common import (
     rich_text,
     window_days,
 )
-
-# sorties are segmented from a window widened by this much so one that began before --since is whole
-SEGMENT_MARGIN = timedelta(hours=12)
 
 AirspaceFileOption = typer.Option(
     None, "--airspace", help="Context airspace file to load (FAA JSON/GeoJSON, VATSpy); repeatable. "
@@ -140,7 +136,8 @@ def register(app: typer.Typer) -> None:
         reg = one_region(country, region, geojson_region, context=True, context_files=airspace)
         s, u = window_days(since, until)
 
-        from isrwatch import segment, store
+        from isrwatch import store
+        from isrwatch.pipeline import ISR, identify_flights, overlapping, sorties
 
         path = db_path(db)
         if not Path(path).exists():
@@ -151,31 +148,13 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         notes: list[str] = []
         try:
-            obs = store.load_observations(
-                con,
-                since=s - SEGMENT_MARGIN if s else None,
-                until=u + SEGMENT_MARGIN if u else None,
-            )
-            obs = segment.assign_sorties(obs)
-            flights = segment.flights(obs)
-            if s is not None:
-                flights = flights.filter(pl.col("end") >= s)
-            if u is not None:
-                flights = flights.filter(pl.col("start") < u)
+            obs, flights = sorties(con, since=s, until=u)
+            flights = overlapping(flights, s, u)
             if isr_only:
-                from isrwatch import identify
-
-                adb = identify.load_aircraft_db(None)
-                pa = identify.load_plane_alert(None)
-                if adb is None and pa is None:
+                aircraft, have_db = identify_flights(con, flights)
+                if not have_db:
                     notes.append("no aircraft database cached (isrwatch db update): ISR roles from feed facts and the type catalogue only")
-                aircraft = identify.identify(
-                    flights.select("icao24").unique(),
-                    store.load_feed_aircraft(con),
-                    aircraft_db=adb.table if adb is not None else None,
-                    plane_alert=pa.table if pa is not None else None,
-                )
-                isr = aircraft.filter(pl.col("isr_role").is_not_null() & (pl.col("isr_role") != "none"))["icao24"]
+                isr = aircraft.filter(ISR)["icao24"]
                 flights = flights.filter(pl.col("icao24").is_in(isr.implode()))
         finally:
             con.close()

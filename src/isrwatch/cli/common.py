@@ -56,6 +56,9 @@ def register(app: typer.Typer) -> None:
 
 # --- helpers shared by several commands -----------------------------------------------------------
 
+# the flights commands read observations this far either side of the window, so that a sortie
+# crossing the window's edges is segmented whole (no crewed ISR sortie lasts a day)
+FLIGHTS_MARGIN = timedelta(hours=24)
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 HEX = re.compile(r"^~?[0-9a-f]{6}$")
 # region ids resolved without the context airspace files (FAA/VATSpy layers)

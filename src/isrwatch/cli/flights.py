@@ -3,17 +3,23 @@ they did."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 import typer
 
-from isrwatch.cli.common import DbOption, JsonOption, db_path, fail, icao24_list, print_flights, print_json, window
+from isrwatch.cli.common import (
+    FLIGHTS_MARGIN,
+    DbOption,
+    JsonOption,
+    db_path,
+    fail,
+    icao24_list,
+    print_flights,
+    print_json,
+    window,
+)
 
-# observations this far either side of the window are read too, so that a sortie crossing
-# the window's edges is segmented whole (no crewed ISR sortie lasts a day)
-MARGIN = timedelta(hours=24)
 IDENTITY = ["registration", "type_code", "isr_role", "isr_variant", "military", "country"]
 
 FLIGHTS_HELP = (
@@ -43,39 +49,20 @@ def load_flights(
 ) -> pl.DataFrame:
     """The sorties overlapping [since, until), from the store at db (FLIGHTS columns, plus
     the identity columns when isr_only)."""
-    from isrwatch import segment, store
+    from isrwatch import store
+    from isrwatch.pipeline import ISR, identify_flights, overlapping, sorties
 
     con = store.open_store(db, read_only=True)
     try:
-        obs = store.load_observations(
-            con,
-            icao24=icao24,
-            since=since - MARGIN if since is not None else None,
-            until=until + MARGIN if until is not None else None,
-        )
-        feed = store.load_feed_aircraft(con) if isr_only else None
+        _, fl = sorties(con, since=since, until=until, icao24=icao24, margin=FLIGHTS_MARGIN)
+        fl = overlapping(fl, since, until)
+        if isr_only:
+            who, _ = identify_flights(con, fl, aircraft_db=aircraft_db, plane_alert=plane_alert)
+            fl = fl.join(who.filter(ISR).select("icao24", *IDENTITY), on="icao24", how="inner").with_columns(
+                pl.col("isr_role").cast(pl.String)
+            )
     finally:
         con.close()
-    fl = segment.flights(segment.assign_sorties(obs))
-    if since is not None:
-        fl = fl.filter(pl.col("end") >= since)
-    if until is not None:
-        fl = fl.filter(pl.col("start") < until)
-    if isr_only:
-        from isrwatch import identify
-
-        adb = identify.load_aircraft_db(aircraft_db)
-        pa = identify.load_plane_alert(plane_alert)
-        who = identify.identify(
-            fl.select("icao24").unique(),
-            feed,
-            aircraft_db=adb.table if adb is not None else None,
-            plane_alert=pa.table if pa is not None else None,
-        )
-        who = who.filter(pl.col("isr_role").is_not_null() & (pl.col("isr_role") != "none"))
-        fl = fl.join(who.select("icao24", *IDENTITY), on="icao24", how="inner").with_columns(
-            pl.col("isr_role").cast(pl.String)
-        )
     return fl.sort(["start", "icao24"])
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from isrwatch.cli.common import (
+    FLIGHTS_MARGIN,
     JsonOption,
     airspace_attribution,
     airspace_definition,
@@ -76,23 +77,17 @@ def register(app: typer.Typer) -> None:
         --json prints {"parquet", "engine", "filters", "n_flights", "flights"}; "flights" holds
         the same rows as `isrwatch flights --json` on the store the directory was exported from.
         """
-        import polars as pl
-
         from isrwatch import scaleout
-        from isrwatch.cli.flights import MARGIN
+        from isrwatch.pipeline import overlapping
 
         wanted = icao24_list(icao24)
         lo, hi = window(since, until)
         fl = _run(
             scaleout.flights_dask, parquet,
-            since=lo - MARGIN if lo is not None else None, until=hi + MARGIN if hi is not None else None,
+            since=lo - FLIGHTS_MARGIN if lo is not None else None, until=hi + FLIGHTS_MARGIN if hi is not None else None,
             icao24=wanted, scheduler=scheduler, npartitions=partitions,
         )
-        if lo is not None:
-            fl = fl.filter(pl.col("end") >= lo)
-        if hi is not None:
-            fl = fl.filter(pl.col("start") < hi)
-        fl = fl.sort(["start", "icao24"])
+        fl = overlapping(fl, lo, hi).sort(["start", "icao24"])
         if json_out:
             print_json(
                 {
@@ -161,7 +156,7 @@ def register(app: typer.Typer) -> None:
 
         from isrwatch import scaleout
         from isrwatch.airspace.events import summarize
-        from isrwatch.cli.airspace import SEGMENT_MARGIN
+        from isrwatch.pipeline import MARGIN, overlapping
 
         reg = one_region(country, region, geojson_region)
         s, u = window_days(since, until)
@@ -169,13 +164,10 @@ def register(app: typer.Typer) -> None:
         target = reg if reg.kind == "user" else reg.id
         flights, events = _run(
             scaleout.flights_and_events_dask, parquet, [target], max_gap_s=max_gap_s,
-            since=s - SEGMENT_MARGIN if s else None, until=u + SEGMENT_MARGIN if u else None,
+            since=s - MARGIN if s else None, until=u + MARGIN if u else None,
             scheduler=scheduler, npartitions=partitions,
         )
-        if s is not None:
-            flights = flights.filter(pl.col("end") >= s)
-        if u is not None:
-            flights = flights.filter(pl.col("start") < u)
+        flights = overlapping(flights, s, u)
         events = events.filter(pl.col("flight_id").is_in(flights["flight_id"].implode()))
         events = events.join(flights.select("flight_id", "callsign", "start", "end"), on="flight_id", how="left")
         if entered_only:
