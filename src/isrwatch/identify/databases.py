@@ -27,6 +27,7 @@ import gzip
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,19 +171,21 @@ def _validate_addresses(df: pl.DataFrame, feed: str) -> tuple[pl.DataFrame, pl.D
     return good.drop("_line"), schema.conform(rejects, schema.REJECTS)
 
 
-def _unreadable(path: Path, exc: Exception) -> DatabaseError:
-    return DatabaseError(f"{path}: unreadable ({type(exc).__name__}: {exc})")
+def _read_or_explain(read: Callable[[Path], LoadedDb], path: str | Path) -> LoadedDb:
+    """read(path), with a file that cannot be read or decoded reported as a DatabaseError naming it
+    (a missing file stays FileNotFoundError)."""
+    path = Path(path)
+    try:
+        return read(path)
+    except (OSError, EOFError, pl.exceptions.PolarsError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise DatabaseError(f"{path}: unreadable ({type(exc).__name__}: {exc})") from exc
 
 
 def read_aircraft_db(path: str | Path) -> LoadedDb:
     """Parse a tar1090-db file (flattened CSV or native aircraft.csv.gz) without the cache."""
-    path = Path(path)
-    try:
-        return _read_aircraft_db(path)
-    except (OSError, EOFError, pl.exceptions.PolarsError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise _unreadable(path, exc) from exc
+    return _read_or_explain(_read_aircraft_db, path)
 
 
 def _read_aircraft_db(path: Path) -> LoadedDb:
@@ -235,13 +238,7 @@ def _read_aircraft_db(path: Path) -> LoadedDb:
 
 def read_plane_alert(path: str | Path) -> LoadedDb:
     """Parse plane-alert-db's CSV without the cache."""
-    path = Path(path)
-    try:
-        return _read_plane_alert(path)
-    except (OSError, EOFError, pl.exceptions.PolarsError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise _unreadable(path, exc) from exc
+    return _read_or_explain(_read_plane_alert, path)
 
 
 def _read_plane_alert(path: Path) -> LoadedDb:
