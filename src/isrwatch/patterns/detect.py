@@ -418,8 +418,6 @@ def _reversals(segs: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
 def _merge(ep: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
     """Episodes of one kind in one flight close in time and place are one episode."""
     ep = ep.sort(["flight_id", "kind", "t0"])
-    prev_lat = pl.col("centre_lat").shift(1)
-    prev_lon = pl.col("centre_lon").shift(1)
     lat, lon = ep["centre_lat"].to_numpy(), ep["centre_lon"].to_numpy()
     d = np.full(ep.height, np.inf)
     if ep.height > 1:
@@ -431,7 +429,6 @@ def _merge(ep: pl.DataFrame, rules: PatternRules) -> pl.DataFrame:
         | (pl.col("t0") - pl.col("t1").shift(1) > rules.merge_gap_s)
         | (pl.col("d_prev") > rules.merge_km)
     ).fill_null(True)
-    del prev_lat, prev_lon
     ep = ep.with_columns(new.cum_sum().alias("group"))
     w = pl.col("w").cast(pl.Float64)
     merged = ep.group_by("group", maintain_order=True).agg(
