@@ -414,6 +414,15 @@ def _endpoint(e: Any, where: str, need_time: bool) -> Endpoint:
     )
 
 
+def _callsign(v: Any, where: str) -> str | None:
+    if v is None:  # flown without a callsign
+        return None
+    cs = str(v).strip().upper()
+    if not cs or len(cs) > 8:
+        raise _err(where, f"callsign must be 1-8 characters, got {v!r}")
+    return cs
+
+
 def _callsigns(s: dict, where: str) -> tuple[tuple[float, str | None], ...]:
     if "callsigns" in s:
         raw = s["callsigns"]
@@ -424,19 +433,9 @@ def _callsigns(s: dict, where: str) -> tuple[tuple[float, str | None], ...]:
             wh = f"{where}.callsigns[{i}]"
             c = _mapping(c, wh)
             _check_keys(c, wh, {"at_min", "callsign"}, {"at_min", "callsign"})
-            cs = c["callsign"]
-            if cs is not None:
-                cs = str(cs).strip().upper()
-                if not cs or len(cs) > 8:
-                    raise _err(wh, f"callsign must be 1-8 characters, got {c['callsign']!r}")
-            out.append((_num(c, "at_min", wh, lo=-1e5), cs))
+            out.append((_num(c, "at_min", wh, lo=-1e5), _callsign(c["callsign"], wh)))
         return tuple(sorted(out, key=lambda x: x[0]))
-    cs = s.get("callsign")
-    if cs is not None:
-        cs = str(cs).strip().upper()
-        if not cs or len(cs) > 8:
-            raise _err(where, f"callsign must be 1-8 characters, got {s.get('callsign')!r}")
-    return ((-1e5, cs),)
+    return ((-1e5, _callsign(s.get("callsign"), where)),)
 
 
 def _aircraft(a: Any, where: str) -> Aircraft:
