@@ -500,11 +500,7 @@ def _parse(original: str, f: str, lang: str, window: Any, region_arg: Area | Non
     if kind == "sovereign_entries":
         if area is None:
             raise _Refuse("region", "could not tell which country's airspace was entered: name it or give the region (--region ISO3)")
-        if area.kind != "sovereign":
-            if area.country is None:
-                raise _Refuse("region", f"entries are counted into a country's sovereign airspace, not into {area.describe()}")
-            notes.append(f"entries counted into {area.country}'s sovereign airspace, not {area.describe()}")
-            area = Area.sovereign(area.country)
+        area = _entries_area(area, notes, "entries counted into {country}'s sovereign airspace, not {area}")
 
     since, until, duration = _resolve_window(since, until, duration, window, said_on, read, notes)
     if comparator == "about":
@@ -528,6 +524,17 @@ def _parse(original: str, f: str, lang: str, window: Any, region_arg: Area | Non
     return ParsedClaim(original, lang, meaning, read, tuple(notes))
 
 
+def _entries_area(area: Area, notes: list[str], note: str) -> Area:
+    """The sovereign airspace entries are counted into: a ring or AOI of a country reads as that
+    country's airspace (noted with `note`, formatted with country and area); no country, a refusal."""
+    if area.kind == "sovereign":
+        return area
+    if area.country is None:
+        raise _Refuse("region", f"entries are counted into a country's sovereign airspace, not into {area.describe()}")
+    notes.append(note.format(country=area.country, area=area.describe()))
+    return Area.sovereign(area.country)
+
+
 def _none_entered(original, lang, area, region_arg, roles, mil, countries, since, until, duration, window, read, notes, neg, verb, words):
     read["none"] = words(*neg.span())
     read["what"] = words(*verb.span())
@@ -536,11 +543,7 @@ def _none_entered(original, lang, area, region_arg, roles, mil, countries, since
             raise _Refuse("region", "could not tell which country's airspace was not entered: name it or give the region (--region ISO3)")
         area = region_arg
         notes.append(f"the sentence names no country: read as {area.describe()} (the region given)")
-    if area.kind != "sovereign":
-        if area.country is None:
-            raise _Refuse("region", f"entries are counted into a country's sovereign airspace, not into {area.describe()}")
-        notes.append(f"read as entries into {area.country}'s sovereign airspace")
-        area = Area.sovereign(area.country)
+    area = _entries_area(area, notes, "read as entries into {country}'s sovereign airspace")
     since, until, duration = _resolve_window(since, until, duration, window, None, read, notes)
     meaning = ClaimMeaning.none_entered(
         area, roles=tuple(roles), military_only=bool(mil), countries=tuple(countries), since=since, until=until,
