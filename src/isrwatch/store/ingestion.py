@@ -135,16 +135,12 @@ def _first_line(text: str) -> str:
 
 def _damage_reason(exc: BaseException) -> str | None:
     """The reject reason for damage met mid-file, or None for an error that must roll back."""
-    try:
-        from isrwatch.sources import ReaderError
-    except ImportError:  # readers not installed yet: recognise the documented API by name
-        ReaderError = None  # noqa: N806
+    from isrwatch.sources import ReaderError  # on first use: store queries need no readers
+
     if isinstance(exc, StoreReadError):
         return exc.reason
-    if ReaderError is not None and isinstance(exc, ReaderError):
-        return str(getattr(exc, "reason", None) or "reader_error")
-    if ReaderError is None and type(exc).__name__ == "ReaderError":
-        return str(getattr(exc, "reason", None) or "reader_error")
+    if isinstance(exc, ReaderError):
+        return str(exc.reason or "reader_error")
     if isinstance(exc, (OSError, EOFError)):
         return "unreadable"
     return None
@@ -158,10 +154,8 @@ def _message(exc: BaseException) -> str:
 
 def _parts(path: Path) -> list[Path]:
     """The files a path stands for: every part of a split archive (x.tar.aa, x.tar.ab, ...)."""
-    try:
-        from isrwatch.sources.io import split_parts
-    except ImportError:
-        return [path]
+    from isrwatch.sources.io import split_parts
+
     return split_parts(path)
 
 
