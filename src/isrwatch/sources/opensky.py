@@ -107,11 +107,7 @@ def read_table(path: Path, fmt: str, batch_rows: int, mapping: dict | None) -> I
             want = ", ".join(f"{k} (as {colmap[k]})" for k in missing) or "time"
             raise ReaderError("missing_columns", f"{path.name}: missing {want}; has {', '.join(df.columns[:40])}")
         fresh, rejects = _stale_split(df, "time", colmap["time"])
-        try:
-            obs = from_columns(fresh, colmap, {**OPENSKY_UNITS, **user_units})
-        except ValueError as exc:
-            raise ReaderError("bad_mapping", str(exc)) from None
-        yield Piece(obs=obs, reject_frame=rejects)
+        yield Piece(obs=tabular.convert(fresh, colmap, {**OPENSKY_UNITS, **user_units}), reject_frame=rejects)
 
 
 REST_FIELDS = [

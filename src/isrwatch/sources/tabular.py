@@ -107,7 +107,8 @@ def resolve_mapping(columns: list[str], mapping: dict | None, defaults: dict[str
     return colmap, units
 
 
-def _convert(df: pl.DataFrame, colmap: dict[str, str], units: dict[str, str]) -> pl.DataFrame:
+def convert(df: pl.DataFrame, colmap: dict[str, str], units: dict[str, str]) -> pl.DataFrame:
+    """from_columns, with a bad unit in the caller's mapping as ReaderError("bad_mapping")."""
     try:
         return from_columns(df, colmap, units)
     except ValueError as exc:
@@ -219,7 +220,7 @@ def read_table(path: Path, fmt: str, batch_rows: int, mapping: dict | None) -> I
     for df in batches:
         if not fmt.endswith("parquet"):
             colmap, units = resolve_mapping(df.columns, mapping, defaults)
-        yield Piece(obs=_convert(df, colmap, units))
+        yield Piece(obs=convert(df, colmap, units))
 
 
 # ---------------------------------------------------------------- traffic JSON
@@ -246,7 +247,7 @@ def read_traffic_json(path: Path, batch_rows: int, mapping: dict | None = None) 
         if df is not None and df.height:
             # resolved per slice: a column may first appear part-way through the file
             colmap, units = resolve_mapping(df.columns, mapping, TRAFFIC_COLUMNS)
-            obs = _convert(df, colmap, units)
+            obs = convert(df, colmap, units)
         yield Piece(obs=obs, rejects=rejects)
 
 
