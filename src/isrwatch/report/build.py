@@ -203,7 +203,7 @@ def build_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     common = dict(flights=flights, aircraft=tables.aircraft, observations=observations, events=events)
-    # the page, the figures and the attribution read one preparation of the same tables
+    # the page, the figures, the exports and the attribution read one preparation of the same tables
     prepared = view.prepare(**common, regions=regions, coverage=tables.coverage)
     paths: dict[str, Path] = {}
     paths["html"] = write_report(
@@ -221,7 +221,7 @@ def build_report(
     paths.update(
         exports.export_flights(
             out, flights, observations, tables.aircraft, formats=formats, events=events, regions=regions,
-            simulated=simulated, title=title,
+            simulated=simulated, title=title, prepared=prepared,
         )
     )
     return BuiltReport(

@@ -47,7 +47,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def flights_export_table(flights, aircraft, events=None, *, simulated: bool = False) -> pl.DataFrame:
     """The counted flights with their aircraft facts and entries, one row per flight, by start."""
-    ft = view.flight_table(flights, aircraft, events)
+    return _export_columns(view.flight_table(flights, aircraft, events), simulated)
+
+
+def _export_columns(ft: pl.DataFrame, simulated: bool) -> pl.DataFrame:
+    """view.flight_table() cut to the exported properties."""
     return ft.select(PROPERTIES).with_columns(
         pl.col("isr_role").cast(pl.String), pl.lit(bool(simulated)).alias("simulated")
     )
@@ -202,10 +206,13 @@ def export_flights(
     simulated: bool = False,
     title: str = "isrwatch flights",
     basename: str = "flights",
+    prepared: view.Prepared | None = None,
 ) -> dict[str, Path]:
     """Write the counted flights in each format to out_dir; returns {format: path}.
 
     Parquet writes two files: "parquet" (flights) and "parquet_points" (their positions).
+    prepared: view.prepare() of these same tables, if already made (its flights, positions and
+    regions are used instead of deriving them again).
     """
     formats = [f.lower() for f in formats]
     unknown = sorted(set(formats) - set(FORMATS))
@@ -213,9 +220,16 @@ def export_flights(
         raise ValueError(f"unknown export format(s) {', '.join(unknown)}; use {', '.join(FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ft = flights_export_table(flights, aircraft, events, simulated=simulated)
-    pts = _points(observations, ft) if set(formats) & {"geojson", "kml", "parquet"} else None
-    attribution = view.attribution_lines(model.normalise_regions(regions))
+    need_points = bool(set(formats) & {"geojson", "kml", "parquet"})
+    if prepared is not None:
+        ft = _export_columns(prepared.ft, simulated)
+        pts = prepared.pts.select(schema.FLIGHT_ID, *schema.OBSERVATIONS) if need_points else None
+        regs = prepared.regions
+    else:
+        ft = flights_export_table(flights, aircraft, events, simulated=simulated)
+        pts = _points(observations, ft) if need_points else None
+        regs = model.normalise_regions(regions)
+    attribution = view.attribution_lines(regs)
     written: dict[str, Path] = {}
     if "geojson" in formats:
         written["geojson"] = _geojson(out / f"{basename}.geojson", ft, pts, simulated, attribution)
