@@ -65,6 +65,32 @@ HEX = re.compile(r"^~?[0-9a-f]{6}$")
 _NO_CONTEXT = ("near", "us-mex-border", "baja-pacific", "user")
 
 
+COUNT_KEYS = ("rows_read", "rows_stored", "rows_rejected", "rows_duplicate")
+
+
+def ingest_totals(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The row counts of several ingests (IngestResult.to_dict()) summed, rejections by reason."""
+    totals: dict[str, Any] = {k: sum(r[k] for r in results) for k in COUNT_KEYS}
+    reasons: dict[str, int] = {}
+    for r in results:
+        for reason, n in r["rejected_by_reason"].items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    totals["rejected_by_reason"] = dict(sorted(reasons.items()))
+    return totals
+
+
+def wide_console(min_width: int = 160, *, stderr: bool = False, tty_of=None):
+    """A Rich console; pipes and logs get tables at least min_width wide (or $COLUMNS) rather than
+    words broken into columns. Width is judged on tty_of (default: the stream written to)."""
+    import os
+
+    from rich.console import Console
+
+    judged = tty_of if tty_of is not None else (sys.stderr if stderr else sys.stdout)
+    width = None if judged.isatty() else max(min_width, int(os.environ.get("COLUMNS") or 0))
+    return Console(width=width, highlight=False, soft_wrap=False, stderr=stderr)
+
+
 def safe(value: object) -> str:
     """Feed text for the terminal: no control characters (escape sequences)."""
     return "-" if value is None else CONTROL.sub("?", str(value))

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from isrwatch.cli.common import JsonOption, fail, print_json
+from isrwatch.cli.common import JsonOption, fail, ingest_totals, print_json, wide_console
 from isrwatch.paths import package_data
 
 DEFAULT_SCENARIO = "mexico-2025"
@@ -33,15 +33,6 @@ def _text(value: Any, style: str = ""):
 
     # Text, never markup: feed strings are shown as they are, not interpreted
     return Text("" if value is None else str(value), style=style)
-
-
-def _console(err: bool = False):
-    import os
-
-    from rich.console import Console
-
-    width = None if sys.stdout.isatty() else max(140, int(os.environ.get("COLUMNS") or 0))
-    return Console(width=width, highlight=False, soft_wrap=False, stderr=err)
 
 
 def _step(con, message: str) -> float:
@@ -65,7 +56,7 @@ def run_demo(
     from isrwatch import store
     from isrwatch.report.build import build_report
 
-    log = _console(err=True)
+    log = wide_console(140, stderr=True, tty_of=sys.stdout)
     if quiet:
         log.quiet = True
     out = Path(out)
@@ -90,20 +81,15 @@ def run_demo(
                 stale.unlink()  # the demo store is rebuilt each run: same input, same result
         t0 = _step(log, f"ingesting the traces into {db_file}")
         con = store.open_store(db_file)
-        totals = {"rows_read": 0, "rows_stored": 0, "rows_rejected": 0, "rows_duplicate": 0}
-        rejected: dict[str, int] = {}
         files = sorted(traces.rglob("trace_full_*.json"))
+        results = []
         for f in files:
             r = store.ingest(con, f)
-            for k in totals:
-                totals[k] += getattr(r, k)
-            for k, v in r.rejected_by_reason.items():
-                rejected[k] = rejected.get(k, 0) + v
             if r.error:
                 fail(f"{f}: {r.error}")
+            results.append(r.to_dict())
         con.close()
-        result["ingest"] = {**totals, "rejected_by_reason": rejected, "files": len(files),
-                            "seconds": round(time.perf_counter() - t0, 2)}
+        result["ingest"] = {**ingest_totals(results), "files": len(files), "seconds": round(time.perf_counter() - t0, 2)}
         claims = claims or _bundled_claims(scenario)
         if since is None:
             since = _iso(sc.window_start)
@@ -135,7 +121,7 @@ def _iso(value: Any) -> str | None:
 def _print_summary(result: dict[str, Any]) -> None:
     from rich.table import Table
 
-    con = _console()
+    con = wide_console(140)
     if result.get("simulated"):
         con.print(_text("SIMULATED RECONSTRUCTION — not real ADS-B data", "bold reverse"))
         sc = result.get("scenario") or {}

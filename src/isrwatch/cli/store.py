@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -12,14 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from isrwatch.cli.common import CONTROL, DbOption, JsonOption, db_path, fail, print_json
+from isrwatch.cli.common import (
+    CONTROL,
+    COUNT_KEYS,
+    DbOption,
+    JsonOption,
+    db_path,
+    fail,
+    ingest_totals,
+    print_json,
+    wide_console,
+)
 
 _SPLIT_PART = re.compile(r"^(?P<stem>.+\.tar)\.[a-z]{2}$")
-COUNT_KEYS = ("rows_read", "rows_stored", "rows_rejected", "rows_duplicate")
 
 INGEST_HELP = """Read feed files into the store: every row is stored, rejected (with a reason) or a duplicate.
 
@@ -34,13 +41,6 @@ rows_rejected, rows_duplicate, rejected_by_reason, error, sha256, skipped_alread
 ingest_id, seconds), skipped ([{path, reason}]), n_files, n_errors, rows_read, rows_stored,
 rows_rejected, rows_duplicate, rejected_by_reason, error (null, or the one-line message).
 """
-
-
-def _console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    # Pipes and logs get wide tables rather than ellipsised paths.
-    width = None if stream.isatty() else max(160, int(os.environ.get("COLUMNS") or 0))
-    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
 
 
 def _text(value: Any) -> Text:
@@ -113,20 +113,10 @@ def _progress(enabled: bool, total: int) -> Iterator[Any]:
         MofNCompleteColumn(),
         TextColumn("{task.fields[rows]:>12,} rows"),
         TimeElapsedColumn(),
-        console=_console(stderr=True),
+        console=wide_console(stderr=True),
         transient=True,
     ) as bar:
         yield bar, bar.add_task("ingest", total=total, rows=0)
-
-
-def _totals(results: list[dict[str, Any]]) -> dict[str, Any]:
-    totals: dict[str, Any] = {k: sum(r[k] for r in results) for k in COUNT_KEYS}
-    reasons: dict[str, int] = {}
-    for r in results:
-        for reason, n in r["rejected_by_reason"].items():
-            reasons[reason] = reasons.get(reason, 0) + n
-    totals["rejected_by_reason"] = dict(sorted(reasons.items()))
-    return totals
 
 
 def _errors(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
@@ -237,7 +227,7 @@ def register(app: typer.Typer) -> None:
         finally:
             con.close()
 
-        totals = _totals(results)
+        totals = ingest_totals(results)
         errors, message = _errors(results)
         if json_out:
             print_json(
@@ -252,7 +242,7 @@ def register(app: typer.Typer) -> None:
                 }
             )
         else:
-            out = _console()
+            out = wide_console()
             if results:
                 out.print(_ingest_table(results, totals))
             if totals["rejected_by_reason"]:
@@ -284,7 +274,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({"db": str(db_path(db)), **info})
             return
-        out = _console()
+        out = wide_console()
         table = Table(title="store", title_justify="left", show_header=False)
         table.add_column("key")
         table.add_column("value")
@@ -319,7 +309,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({"db": str(db_path(db)), "files": rows})
             return
-        _console().print(_rows_table("ingest log", rows, ["ingest_id", "path", "format", "status", *COUNT_KEYS, "finished", "error"]))
+        wide_console().print(_rows_table("ingest log", rows, ["ingest_id", "path", "format", "status", *COUNT_KEYS, "finished", "error"]))
 
     @store_app.command("aircraft")
     def aircraft_cmd(db: Path | None = DbOption, json_out: bool = JsonOption) -> None:
@@ -338,7 +328,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({"db": str(db_path(db)), "aircraft": rows})
             return
-        _console().print(_rows_table(
+        wide_console().print(_rows_table(
             "feed aircraft", rows,
             ["icao24", "registration", "type_code", "type_description", "operator", "db_flags", "source", "first_seen", "last_seen"],
         ))
@@ -364,7 +354,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({"db": str(db_path(db)), "rejected_by_reason": reasons, "rejects": rows})
             return
-        out = _console()
+        out = wide_console()
         out.print(_reasons_table(reasons))
         out.print(_rows_table("rejects per ingest", rows, ["ingest_id", "path", "feed", "reason", "n_rows", "samples"]))
 
@@ -405,7 +395,7 @@ def register(app: typer.Typer) -> None:
                 r["day"] = f"{r['day'].isoformat()} … {r['_to'].isoformat()} ({r['_n']} days)"
             if r["n_obs"] == 0:
                 r["first"] = "no observations"
-        _console().print(_rows_table("coverage by UTC day", shown, ["day", "n_obs", "n_aircraft", "first", "last", "max_gap_s"]))
+        wide_console().print(_rows_table("coverage by UTC day", shown, ["day", "n_obs", "n_aircraft", "first", "last", "max_gap_s"]))
 
     @app.command("export")
     def export_cmd(
@@ -455,12 +445,12 @@ def register(app: typer.Typer) -> None:
             results = [r.to_dict() for r in import_parquet(con, in_dir, force=force)]
         finally:
             con.close()
-        totals = _totals(results)
+        totals = ingest_totals(results)
         errors, message = _errors(results)
         if json_out:
             print_json({"db": str(db_path(db)), "files": results, "n_files": len(results), "n_errors": len(errors), **totals, "error": message})
         else:
-            out = _console()
+            out = wide_console()
             if results:
                 out.print(_ingest_table(results, totals))
             else:

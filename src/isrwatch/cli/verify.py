@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from isrwatch.cli.common import CONTROL, DbOption, JsonOption, db_path, fail, print_json
+from isrwatch.cli.common import CONTROL, DbOption, JsonOption, db_path, fail, print_json, wide_console
 
 VERDICT_STYLE = {"supported": "green", "contradicted": "red", "not_determinable": "yellow"}
 
@@ -322,21 +322,10 @@ def write_report_hook(path: Path, verdicts, tables, *, title: str) -> Path:
 # --- printing -------------------------------------------------------------------------------------
 
 
-def _console():
-    import os
-    import sys
-
-    from rich.console import Console
-
-    # pipes and logs get wide tables rather than words broken into columns
-    width = None if sys.stdout.isatty() else max(160, int(os.environ.get("COLUMNS") or 0))
-    return Console(width=width, highlight=False, soft_wrap=False)
-
-
 def _print_count(result, tables) -> None:
     from rich.table import Table
 
-    con = _console()
+    con = wide_console()
     con.print(_text(f"{result.n} {result.definition.name}", "bold"))
     con.print(_text(result.sentence))
     if result.n_upper != result.n:
@@ -357,7 +346,7 @@ def _print_count(result, tables) -> None:
 def _print_count_table(rows, tables) -> None:
     from rich.table import Table
 
-    con = _console()
+    con = wide_console()
     t = Table(title="Every definition, same window and area")
     for col in ("definition", "n", "up to", "in words"):
         t.add_column(col)
@@ -373,7 +362,7 @@ def _print_count_table(rows, tables) -> None:
 def _print_verdicts(verdicts, tables) -> None:
     from rich.table import Table
 
-    con = _console()
+    con = wide_console()
     t = Table(title="Claims", show_lines=True)
     for col in ("id", "source", "claim", "verdict", "observed", "reason"):
         t.add_column(col)
