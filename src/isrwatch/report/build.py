@@ -117,7 +117,7 @@ def build_report(
     """
     from isrwatch import store
     from isrwatch.claims import load_claims, resolve, verify
-    from isrwatch.count import ISR_ANY, Area, count, count_table, utc
+    from isrwatch.count import ISR_ANY, Area, counter, results_table, standard_definitions, utc
     from isrwatch.pipeline import load_tables, named_aois_near
 
     try:
@@ -171,12 +171,14 @@ def build_report(
     from isrwatch.count import CountDefinition
 
     counted_def = CountDefinition("sorties", since=s, until=u, area=near, roles=roles)
-    counted = count(counted_def, **tables.kwargs(), areas_computed=tables.areas_computed)
+    # the drawn count and the definitions table share one preparation of the tables
+    count_one = counter(**tables.kwargs(), areas_computed=tables.areas_computed)
+    counted = count_one(counted_def)
     ids = counted.flights["flight_id"]
     flights = tables.flights.filter(pl.col("flight_id").is_in(ids.implode()))
     observations = tables.observations.filter(pl.col(schema.FLIGHT_ID).is_in(ids.implode()))
     events = tables.events.filter(pl.col("flight_id").is_in(ids.implode()))
-    table = count_table((s, u), near, **tables.kwargs(), roles=roles, areas_computed=tables.areas_computed)
+    table = results_table([count_one(d) for d in standard_definitions(s, u, near, roles=roles)])
 
     verdicts = []
     if resolved:
