@@ -37,7 +37,7 @@ import polars as pl
 from isrwatch import schema
 from isrwatch.identify.blocks import lookup_blocks
 from isrwatch.identify.catalogue import classify, military_callsign_prefixes
-from isrwatch.identify.databases import normalise_aircraft_db, normalise_plane_alert
+from isrwatch.identify.databases import blank_to_null, normalise_aircraft_db, normalise_plane_alert
 
 NO_DATABASE = "no database"
 
@@ -72,10 +72,6 @@ def _distinct_icao24(icao24s: pl.DataFrame | pl.Series) -> pl.DataFrame:
         .filter(pl.col("icao24").is_not_null() & (pl.col("icao24") != ""))
         .unique(maintain_order=True)
     )
-
-
-def _clean_text(cols: list[str]) -> list[pl.Expr]:
-    return [pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(c) for c in cols]
 
 
 def _candidates(ids: pl.DataFrame, feed: pl.DataFrame, db: pl.DataFrame | None, pa: pl.DataFrame | None) -> pl.DataFrame:
@@ -130,7 +126,7 @@ def identify_all(
     """
     ids = _distinct_icao24(icao24s)
     feed = schema.conform(feed_aircraft if feed_aircraft is not None else schema.empty(schema.FEED_AIRCRAFT), schema.FEED_AIRCRAFT)
-    feed = feed.with_columns(_clean_text(["icao24", *_TEXT_FACTS, "source"])).with_columns(
+    feed = feed.with_columns(blank_to_null(["icao24", *_TEXT_FACTS, "source"])).with_columns(
         pl.col("icao24").str.to_lowercase(), pl.col("type_code").str.to_uppercase()
     )
     db = normalise_aircraft_db(aircraft_db, only=ids) if aircraft_db is not None else None

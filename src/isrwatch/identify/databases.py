@@ -130,11 +130,9 @@ def _first_line(path: Path) -> str:
         raise DatabaseError(f"{path}: unreadable ({exc})") from exc
 
 
-def _blank_to_null(cols: list[str]) -> list[pl.Expr]:
-    return [
-        pl.col(c).str.strip_chars().replace("", None).alias(c)
-        for c in cols
-    ]
+def blank_to_null(cols: list[str]) -> list[pl.Expr]:
+    """The columns as stripped text, an empty field as null (feeds and databases leave fields blank)."""
+    return [pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(c) for c in cols]
 
 
 def _flags_to_int(flags: pl.Expr) -> pl.Expr:
@@ -229,7 +227,7 @@ def _read_aircraft_db(path: Path) -> LoadedDb:
             f"{path}: not a tar1090-db file (expected a CSV header 'icao24,...' or semicolon-separated rows)"
         )
     rows_in = df.height
-    df = df.with_columns(_blank_to_null(["registration", "type_code", "type_description", "operator", "flags"]))
+    df = df.with_columns(blank_to_null(["registration", "type_code", "type_description", "operator", "flags"]))
     df = df.with_columns(pl.col("type_code").str.to_uppercase(), _flags_to_int(pl.col("flags")).alias("db_flags"))
     notes = {"unreadable_dbflags": int(df.filter(pl.col("flags").is_not_null() & pl.col("db_flags").is_null()).height)}
     good, rejects = _validate_addresses(df, feed)
@@ -260,7 +258,7 @@ def _read_plane_alert(path: Path) -> LoadedDb:
     )
     rows_in = df.height
     df = df.with_columns(
-        _blank_to_null(["registration", "operator", "type_description", "type_code", "cmpg", "category", "link"])
+        blank_to_null(["registration", "operator", "type_description", "type_code", "cmpg", "category", "link"])
     ).with_columns(pl.col("type_code").str.to_uppercase())
     good, rejects = _validate_addresses(df, f"plane-alert-db:{path.name}")
     return LoadedDb("plane-alert", schema.conform(good, PLANE_ALERT), rejects, path, None, "argument", rows_in, {})
