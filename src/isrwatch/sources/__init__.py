@@ -35,7 +35,7 @@ from isrwatch.sources import aircraft_json, opensky, readsb, tabular
 from isrwatch.sources._base import FORMATS, Batch, Piece, ReaderError
 from isrwatch.sources.assemble import assemble
 from isrwatch.sources.detect import detect_format
-from isrwatch.sources.io import display_name
+from isrwatch.sources.io import display_name, raw_head
 
 __all__ = ["read", "detect_format", "default_feed", "Batch", "ReaderError", "FORMATS"]
 
@@ -111,8 +111,6 @@ def read(
     elif fmt not in FORMATS:
         raise ReaderError("unknown_format", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     else:
-        from isrwatch.sources.io import raw_head
-
         raw_head(path, 1)  # a missing file is a ReaderError before anything else
     if feed is None:
         feed = default_feed(path, fmt)
