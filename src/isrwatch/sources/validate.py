@@ -18,16 +18,17 @@ counts them), null callsigns (never a reason to drop a row). Feed strings are ke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 import polars as pl
 
 from isrwatch import schema
+from isrwatch.geo import EARTH_RADIUS_KM as EARTH_KM
 
 MAX_SPEED_KT = 1500.0  # faster than any aircraft that shows up in ADS-B feeds
 MIN_JUMP_KM = 25.0  # below this, position noise (MLAT, rounding) is not called a jump
-EARTH_KM = 6371.0088
 TIME_MIN = datetime(1990, 1, 1, tzinfo=timezone.utc)
 TIME_MAX = datetime(2100, 1, 1, tzinfo=timezone.utc)
 ICAO24_PATTERN = r"^~?[0-9a-f]{6}$"
@@ -96,7 +97,7 @@ def normalise(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _radians(e: pl.Expr) -> pl.Expr:
-    return e * (3.141592653589793 / 180.0)
+    return e * (math.pi / 180.0)
 
 
 def haversine_km(lat1: pl.Expr, lon1: pl.Expr, lat2: pl.Expr, lon2: pl.Expr) -> pl.Expr:
@@ -157,7 +158,7 @@ def _jumps(df: pl.DataFrame) -> pl.DataFrame:
     same_next = same_prev.shift(-1)
     # Cheap superset first: a great-circle step is never longer than the step measured in
     # degrees of latitude and longitude, so points within MIN_JUMP_KM "in degrees" are no jumps.
-    min_deg2 = (MIN_JUMP_KM / (EARTH_KM * 3.141592653589793 / 180.0)) ** 2
+    min_deg2 = (MIN_JUMP_KM / (EARTH_KM * math.pi / 180.0)) ** 2
     far_prev = ((lat - lat.shift(1)).pow(2) + (lon - lon.shift(1)).pow(2)) > min_deg2
     far_next = ((lat - lat.shift(-1)).pow(2) + (lon - lon.shift(-1)).pow(2)) > min_deg2
     at = s.select(
