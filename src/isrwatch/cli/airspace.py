@@ -11,15 +11,17 @@ from isrwatch.cli.common import (
     CONTROL,
     DbOption,
     JsonOption,
+    WindowEndOption,
+    WindowStartOption,
     airspace_attribution,
     airspace_definition,
     airspace_payload,
-    db_path,
     fail,
     find_region,
     load_context,
     needs_context,
     one_region,
+    open_store_read_only,
     print_airspace,
     print_json,
     rich_text,
@@ -118,8 +120,8 @@ def register(app: typer.Typer) -> None:
         country: str = typer.Option(None, "--country", help="Sovereign airspace of this country (ISO3, e.g. MEX)."),
         region: str = typer.Option(None, "--region", help="Or any region id (gulf-of-california, near:MEX:50, fir:MMFR …)."),
         geojson_region: Path = typer.Option(None, "--region-geojson", help="Or a region drawn in a GeoJSON file (WGS84)."),
-        since: str = typer.Option(None, "--since", help="Window start, UTC (YYYY-MM-DD or ISO time)."),
-        until: str = typer.Option(None, "--until", help="Window end, UTC; a bare date includes that day."),
+        since: str = WindowStartOption,
+        until: str = WindowEndOption,
         isr_only: bool = typer.Option(False, "--isr-only", help="Only aircraft identified with an ISR role."),
         max_gap_s: float = typer.Option(None, "--max-gap-s", help="Draw no straight line across gaps longer than this (s)."),
         entered_only: bool = typer.Option(False, "--entered-only", help="Only flights that entered."),
@@ -136,16 +138,9 @@ def register(app: typer.Typer) -> None:
         reg = one_region(country, region, geojson_region, context=True, context_files=airspace)
         s, u = window_days(since, until)
 
-        from isrwatch import store
         from isrwatch.pipeline import ISR, identify_flights, overlapping, sorties
 
-        path = db_path(db)
-        if not Path(path).exists():
-            fail(f"no store at {path}: ingest data first (isrwatch ingest) or give --db")
-        try:
-            con = store.open_store(path, read_only=True)
-        except store.StoreError as exc:
-            fail(str(exc))
+        con = open_store_read_only(db)
         notes: list[str] = []
         try:
             obs, flights = sorties(con, since=s, until=u)

@@ -15,10 +15,29 @@ from isrwatch import paths
 
 DbOption = typer.Option(None, "--db", help="DuckDB store (default: $ISRWATCH_DB or the user data dir).")
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON with stable keys.")
+Icao24Option = typer.Option(None, "--icao24", help="Only this aircraft (6-hex address); repeatable.")
+# the flights commands' window (read by window()) and the airspace commands' (read by window_days())
+SortiesSinceOption = typer.Option(None, "--since", help="Sorties overlapping the window from this UTC time (ISO 8601 or a date).")
+UntilExcludedOption = typer.Option(None, "--until", help="... to this UTC time, excluded.")
+WindowStartOption = typer.Option(None, "--since", help="Window start, UTC (YYYY-MM-DD or ISO time).")
+WindowEndOption = typer.Option(None, "--until", help="Window end, UTC; a bare date includes that day.")
 
 
 def db_path(db: Path | None) -> Path:
     return Path(db) if db is not None else paths.default_db()
+
+
+def open_store_read_only(db: Path | None):
+    """The store at --db (or the default) opened read-only; a missing or unreadable one is a one-line error."""
+    from isrwatch import store
+
+    path = db_path(db)
+    if not Path(path).exists():
+        fail(f"no store at {path}: ingest data first (isrwatch ingest) or give --db")
+    try:
+        return store.open_store(path, read_only=True)
+    except store.StoreError as exc:
+        fail(str(exc))
 
 
 def _default(obj: Any) -> Any:

@@ -11,7 +11,10 @@ import typer
 from isrwatch.cli.common import (
     FLIGHTS_MARGIN,
     DbOption,
+    Icao24Option,
     JsonOption,
+    SortiesSinceOption,
+    UntilExcludedOption,
     db_path,
     fail,
     icao24_list,
@@ -69,9 +72,9 @@ def load_flights(
 def register(app: typer.Typer) -> None:
     @app.command("flights", help=FLIGHTS_HELP)
     def flights_command(
-        icao24: list[str] = typer.Option(None, "--icao24", help="Only this aircraft (6-hex address); repeatable."),
-        since: str = typer.Option(None, "--since", help="Sorties overlapping the window from this UTC time (ISO 8601 or a date)."),
-        until: str = typer.Option(None, "--until", help="... to this UTC time, excluded."),
+        icao24: list[str] = Icao24Option,
+        since: str = SortiesSinceOption,
+        until: str = UntilExcludedOption,
         isr_only: bool = typer.Option(False, "--isr-only", help="Only aircraft identified with an ISR role."),
         aircraft_db: Path = typer.Option(None, "--aircraft-db", help="tar1090-db file for --isr-only (default: $ISRWATCH_AIRCRAFT_DB, then the cache)."),
         plane_alert: Path = typer.Option(None, "--plane-alert-db", help="plane-alert-db CSV for --isr-only (default: $ISRWATCH_PLANE_ALERT_DB, then the cache)."),

@@ -12,7 +12,12 @@ import typer
 
 from isrwatch.cli.common import (
     FLIGHTS_MARGIN,
+    Icao24Option,
     JsonOption,
+    SortiesSinceOption,
+    UntilExcludedOption,
+    WindowEndOption,
+    WindowStartOption,
     airspace_attribution,
     airspace_definition,
     airspace_payload,
@@ -63,9 +68,9 @@ def register(app: typer.Typer) -> None:
     @so_app.command("flights")
     def flights_cmd(
         parquet: Path = ParquetArg,
-        icao24: list[str] = typer.Option(None, "--icao24", help="Only this aircraft (6-hex address); repeatable."),
-        since: str = typer.Option(None, "--since", help="Sorties overlapping the window from this UTC time (ISO 8601 or a date)."),
-        until: str = typer.Option(None, "--until", help="... to this UTC time, excluded."),
+        icao24: list[str] = Icao24Option,
+        since: str = SortiesSinceOption,
+        until: str = UntilExcludedOption,
         scheduler: str = SchedulerOption,
         partitions: int = PartitionsOption,
         json_out: bool = JsonOption,
@@ -105,9 +110,9 @@ def register(app: typer.Typer) -> None:
     def sorties_cmd(
         parquet: Path = ParquetArg,
         out: Path = typer.Option(..., "--out", help="New or empty directory for observations/day=*/ and flights/ Parquet."),
-        icao24: list[str] = typer.Option(None, "--icao24", help="Only this aircraft (6-hex address); repeatable."),
+        icao24: list[str] = Icao24Option,
         since: str = typer.Option(None, "--since", help="Observations from this UTC time (ISO 8601 or a date)."),
-        until: str = typer.Option(None, "--until", help="... to this UTC time, excluded."),
+        until: str = UntilExcludedOption,
         scheduler: str = SchedulerOption,
         partitions: int = PartitionsOption,
         json_out: bool = JsonOption,
@@ -139,8 +144,8 @@ def register(app: typer.Typer) -> None:
         country: str = typer.Option(None, "--country", help="Sovereign airspace of this country (ISO3, e.g. MEX)."),
         region: str = typer.Option(None, "--region", help="Or any region id (gulf-of-california, near:MEX:50, …)."),
         geojson_region: Path = typer.Option(None, "--region-geojson", help="Or a region drawn in a GeoJSON file (WGS84)."),
-        since: str = typer.Option(None, "--since", help="Window start, UTC (YYYY-MM-DD or ISO time)."),
-        until: str = typer.Option(None, "--until", help="Window end, UTC; a bare date includes that day."),
+        since: str = WindowStartOption,
+        until: str = WindowEndOption,
         max_gap_s: float = typer.Option(None, "--max-gap-s", help="Draw no straight line across gaps longer than this (s)."),
         entered_only: bool = typer.Option(False, "--entered-only", help="Only flights that entered."),
         scheduler: str = SchedulerOption,
@@ -193,7 +198,7 @@ def register(app: typer.Typer) -> None:
     def plan_cmd(
         parquet: Path = ParquetArg,
         since: str = typer.Option(None, "--since", help="Observations from this UTC time (ISO 8601 or a date)."),
-        until: str = typer.Option(None, "--until", help="... to this UTC time, excluded."),
+        until: str = UntilExcludedOption,
         scheduler: str = SchedulerOption,
         partitions: int = PartitionsOption,
         json_out: bool = JsonOption,

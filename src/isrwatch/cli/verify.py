@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from isrwatch.cli.common import CONTROL, DbOption, JsonOption, db_path, fail, print_json, wide_console
+from isrwatch.cli.common import CONTROL, DbOption, JsonOption, fail, open_store_read_only, print_json, wide_console
 
 VERDICT_STYLE = {"supported": "green", "contradicted": "red", "not_determinable": "yellow"}
 
@@ -54,18 +54,6 @@ def _area(area: str | None, country: str | None, within_km: float | None, of: st
     except ValueError as exc:
         fail(str(exc))
     return None
-
-
-def _open(db: Path | None):
-    from isrwatch import store
-
-    path = db_path(db)
-    if not Path(path).exists():
-        fail(f"no store at {path}: ingest data first (isrwatch ingest) or give --db")
-    try:
-        return store.open_store(path, read_only=True)
-    except store.StoreError as exc:
-        fail(str(exc))
 
 
 def _load(con, *, since, until, areas, entry_countries=(), aircraft_db=None, plane_alert=None):
@@ -141,7 +129,7 @@ def register(app: typer.Typer) -> None:
                 fail(str(exc))
         areas = [the_area] if the_area is not None else []
         entry_countries = [the_area.country] if the_area is not None and the_area.country else []
-        con = _open(db)
+        con = open_store_read_only(db)
         try:
             tables = _load(con, since=s, until=u, areas=areas, entry_countries=entry_countries,
                            aircraft_db=aircraft_db, plane_alert=plane_alert_db)
@@ -237,7 +225,7 @@ def register(app: typer.Typer) -> None:
             _finish(verdicts, Tables(empty, empty, schema.empty(schema.AIRCRAFT), empty, empty, empty), None, None,
                     json_out, None)
             return
-        con = _open(db)
+        con = open_store_read_only(db)
         try:
             from isrwatch.pipeline import named_aois_near
 
