@@ -148,9 +148,7 @@ def _scan(
     missing = [c for c in KEY if c not in have]
     if missing:
         raise ValueError(f"{path}: not observations Parquet, lacks the columns {', '.join(missing)}")
-    lf = lf.select(
-        pl.col(c).cast(t) if c in have else pl.lit(None, dtype=t).alias(c) for c, t in schema.OBSERVATIONS.items()
-    )
+    lf = schema.conform(lf, schema.OBSERVATIONS)
     if since is not None:
         lf = lf.filter(pl.col("time") >= pl.lit(since).cast(schema.UTC_US))
     if until is not None:

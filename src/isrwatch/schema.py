@@ -67,16 +67,29 @@ ISR_ROLES = [
 IsrRole = pl.Enum(ISR_ROLES)
 
 
+# coverage: one row per UTC day of a window, what the store saw (days without data included).
+COVERAGE: dict[str, pl.DataType] = {
+    "day": pl.Date,  # UTC day
+    "n_obs": pl.Int64,
+    "n_aircraft": pl.Int64,
+    "first": UTC_US,  # first observation of the day (any aircraft)
+    "last": UTC_US,
+    "max_gap_s": pl.Float64,  # longest time between consecutive observations of any aircraft, seconds
+}
+
+
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """An empty table with the given schema (stages return this, never None)."""
     return pl.DataFrame(schema=schema)
 
 
-def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Select the schema's columns in order and cast them; missing columns become null."""
+def conform(df: pl.DataFrame | pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame | pl.LazyFrame:
+    """Select the schema's columns in order and cast them; missing columns become null.
+    A LazyFrame stays lazy (its schema is resolved once, so scans keep their pushdowns)."""
+    have = df.collect_schema().names() if isinstance(df, pl.LazyFrame) else df.columns
     exprs = []
     for name, dtype in schema.items():
-        if name in df.columns:
+        if name in have:
             exprs.append(pl.col(name).cast(dtype))
         else:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))

@@ -60,14 +60,7 @@ FAMILY_MIN_MINUTES = (30.0, 60.0)
 # AOI when reconciling a claim made about that AOI (the airspace stage's AOI ids)
 AOI_COUNTRY = {"gulf-of-california": "MEX", "baja-pacific": "MEX", "us-mex-border": "MEX"}
 
-COVERAGE: dict[str, pl.DataType] = {
-    "day": pl.Date,
-    "n_obs": pl.Int64,
-    "n_aircraft": pl.Int64,
-    "first": schema.UTC_US,
-    "last": schema.UTC_US,
-    "max_gap_s": pl.Float64,
-}
+COVERAGE = schema.COVERAGE
 
 
 # --- coverage --------------------------------------------------------------------------------------

@@ -224,14 +224,7 @@ def summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
 
 
-COVERAGE: dict[str, pl.DataType] = {
-    "day": pl.Date,  # UTC day
-    "n_obs": pl.Int64,
-    "n_aircraft": pl.Int64,
-    "first": schema.UTC_US,  # first observation of the day (any aircraft)
-    "last": schema.UTC_US,
-    "max_gap_s": pl.Float64,  # longest time between consecutive observations of any aircraft, seconds
-}
+COVERAGE = schema.COVERAGE
 
 
 def coverage_by_day(
