@@ -58,7 +58,7 @@ COLD_SNIPPET = """
 import polars as pl
 from isrwatch.airspace.classify import classify_points
 from isrwatch.airspace.events import airspace_events
-from isrwatch.airspace import regions
+from isrwatch import boundaries as regions
 args = json.loads({args!r})
 obs = pl.read_parquet(args["points"])
 regions.sovereign_table(); regions.land()  # file loading is not the grid's work
@@ -161,7 +161,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-traffic", action="store_true", help="skip the traffic comparison")
     args = ap.parse_args(argv)
 
-    from isrwatch.airspace import regions
+    from isrwatch import boundaries as regions
     from isrwatch.airspace.classify import classify_points, sovereign_index
     from isrwatch.airspace.events import airspace_events
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from isrwatch import schema
-from isrwatch.airspace import catalog, regions
+from isrwatch import boundaries as regions
+from isrwatch.airspace import catalog
 from isrwatch.airspace.classify import aoi_column, classify_points, sovereign_index
 from isrwatch.airspace.events import airspace_events, summarize
 from isrwatch.airspace.geodesy import GEOD, BoundaryDistance, geodesic_km

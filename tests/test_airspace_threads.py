@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from isrwatch.airspace import regions
+from isrwatch import boundaries as regions
 from isrwatch.airspace.geodesy import BoundaryDistance
 from isrwatch.airspace.index import PolygonIndex
 

@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 import shapely
 
-from isrwatch.airspace import catalog, context, regions
+from isrwatch import boundaries as regions
+from isrwatch.airspace import catalog, context
 from isrwatch.airspace.geodesy import BoundaryDistance, GEOD, buffer_km, geodesic_km
 from tests.conftest import shared_file
 
@@ -45,7 +46,7 @@ def test_sovereign_layer_is_complete_valid_and_attributed():
 
 
 def test_shipped_files_match_recorded_checksums():
-    d = Path(regions.__file__).resolve().parents[1] / "data" / "boundaries"
+    d = Path(regions.__file__).resolve().parent / "data" / "boundaries"
     for layer in ("sovereign", "land"):
         meta = regions.metadata(layer)
         assert hashlib.sha256((d / meta["file"]).read_bytes()).hexdigest() == meta["file_sha256"]

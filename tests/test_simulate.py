@@ -43,7 +43,7 @@ def mexico(tmp_path_factory):
 
 
 def _mex():
-    from isrwatch.airspace import regions
+    from isrwatch import boundaries as regions
 
     return regions.sovereign("MEX")
 

@@ -139,7 +139,7 @@ def test_background_reads_back_through_the_readers(runs):
 
 
 def test_background_stays_out_of_the_avoided_country_and_coverage_ends_offshore(runs):
-    from isrwatch.airspace import regions
+    from isrwatch import boundaries as regions
 
     _, d_bg, _, _, bg_docs = runs
     assert d_bg["background"]["routes"]["avoided"] > 0

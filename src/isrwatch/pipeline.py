@@ -178,7 +178,7 @@ def load_tables(
 ) -> Tables:
     """Every table the count and claims stages need, for one window, from an open store."""
     from isrwatch import store
-    from isrwatch.airspace import regions as airspace_regions
+    from isrwatch import boundaries
     from isrwatch.airspace.events import airspace_events
 
     notes: list[str] = []
@@ -208,7 +208,7 @@ def load_tables(
         ).row(0)
         extent = tuple(float(v) for v in row)  # type: ignore[assignment]
     bounds = {a.key: tuple(region_for(a).geometry.bounds) for a in areas}
-    attribution = airspace_regions.attribution([a.key for a in areas] + countries)
+    attribution = boundaries.attribution([a.key for a in areas] + countries)
     return Tables(
         observations=obs_ids,
         flights=flights,

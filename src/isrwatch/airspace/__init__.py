@@ -7,7 +7,7 @@ areas of interest) and, per flight, every entry into a region with its evidence.
     sovereign(iso3) / land() -> shapely geometry; load_airspace(path); load_user_geojson(path)
 
 Boundary layers ship in isrwatch/data/boundaries (built by scripts/build_boundaries.py); see
-regions.py for sources and licences, catalog.py for the derived areas of interest, events.py for
+isrwatch.boundaries for the shipped layers, their sources and licences, catalog.py for the derived areas of interest, events.py for
 the definitions of an entry.
 """
 
@@ -15,7 +15,7 @@ from isrwatch.airspace.catalog import Region, get_region, list_regions, load_use
 from isrwatch.airspace.classify import aoi_column, classify_points
 from isrwatch.airspace.context import download_faa, load_airspace
 from isrwatch.airspace.events import airspace_events, summarize
-from isrwatch.airspace.regions import UnknownRegion, attribution, land, metadata, sovereign, sovereign_table
+from isrwatch.boundaries import UnknownRegion, attribution, land, metadata, sovereign, sovereign_table
 
 __all__ = [
     "Region",

@@ -48,7 +48,7 @@ import numpy as np
 import polars as pl
 import shapely
 
-from isrwatch.airspace import regions
+from isrwatch import boundaries as regions
 from isrwatch.airspace.geodesy import buffer_km
 
 KINDS = ("sovereign", "land", "aoi", "fir", "adiz", "sua", "user")
@@ -341,6 +341,9 @@ def layers_of(region_id: str) -> tuple[str, ...]:
     if base in ("fir", "adiz", "sua", "faa"):
         return ("faa",)
     return ()
+
+
+regions.register_layer_resolver(layers_of)
 
 
 def list_regions(kind: str | None = None) -> pl.DataFrame:

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import shapely
 
-from isrwatch.airspace import regions
+from isrwatch import boundaries as regions
 from isrwatch.airspace.catalog import Region, get_region
 from isrwatch.airspace.index import PolygonIndex
 

@@ -29,7 +29,7 @@ import shapely.affinity
 
 from isrwatch import paths
 from isrwatch.airspace.catalog import Region, register
-from isrwatch.airspace.regions import FAA_ATTRIBUTION, VATSPY_ATTRIBUTION
+from isrwatch.boundaries import FAA_ATTRIBUTION, VATSPY_ATTRIBUTION
 
 FAA_SERVICES = "https://services6.arcgis.com/ssFJjBXIUyZDrSYZ/arcgis/rest/services"
 FAA_LAYERS = {

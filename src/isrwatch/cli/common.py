@@ -187,7 +187,8 @@ def load_context(files: list[Path] | None) -> list:
 
 def find_region(rid: str, geojson_in: Path | None = None):
     """A region by id, or drawn in a GeoJSON file; an unknown one is a one-line error."""
-    from isrwatch.airspace import catalog, regions
+    from isrwatch import boundaries as regions
+    from isrwatch.airspace import catalog
 
     try:
         if geojson_in is not None:
@@ -236,7 +237,7 @@ def airspace_definition(max_gap_s: float | None) -> str:
 
 
 def airspace_attribution(reg) -> list[str]:
-    from isrwatch.airspace.regions import attribution
+    from isrwatch.boundaries import attribution
 
     return attribution([reg.id, "land"]) if reg.kind != "user" else list(reg.attribution) + attribution(["land"])
 

@@ -57,7 +57,7 @@ def _area(area: str | None, country: str | None, within_km: float | None, of: st
 
 
 def _load(con, *, since, until, areas, entry_countries=(), aircraft_db=None, plane_alert=None):
-    from isrwatch.airspace.regions import UnknownRegion
+    from isrwatch.boundaries import UnknownRegion
     from isrwatch.pipeline import load_tables
 
     try:

@@ -126,7 +126,7 @@ def _clean_previous(out_dir: Path) -> None:
 
 
 def _boundary_meta() -> dict:
-    from isrwatch.airspace import regions
+    from isrwatch import boundaries as regions
 
     meta = regions.metadata("sovereign")
     return {"layer": "sovereign", "source": meta.get("source"), "package": meta.get("package"),

@@ -29,7 +29,7 @@ GAP_MIN_S = 120.0
 
 @cache
 def _countries():
-    from isrwatch.airspace import regions
+    from isrwatch import boundaries as regions
 
     codes, geoms = regions.sovereign_all()
     tree = shapely.STRtree(geoms)

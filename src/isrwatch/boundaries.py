@@ -1,4 +1,5 @@
-"""Boundary layers shipped with the package, and the regions built from them.
+"""Boundary layers shipped with the package (not a stage: the airspace stage and the simulator
+both read them; neither imports the other).
 
 Layers (files in isrwatch/data/boundaries/, built by scripts/build_boundaries.py from npm packages):
 
@@ -136,11 +137,22 @@ def layers_of(region_id: str) -> tuple[str, ...]:
         return (region_id,)
     if _is_country(region_id):
         return ("sovereign",)
-    try:  # areas of interest and context regions know their own layers
-        from isrwatch.airspace import catalog
-    except ImportError:  # pragma: no cover - catalog ships with this module
-        return ()
-    return catalog.layers_of(region_id)
+    for resolve in _REGION_LAYERS:  # areas of interest and context regions know their own layers
+        layers = resolve(region_id)
+        if layers:
+            return tuple(layers)
+    return ()
+
+
+# Whoever builds regions from these layers (the airspace stage's catalog) registers how to find a
+# region's layers, so this module never imports a stage.
+_REGION_LAYERS: list = []
+
+
+def register_layer_resolver(resolve) -> None:
+    """resolve(region_id) -> the layer ids a derived region is drawn from, or () if unknown."""
+    if resolve not in _REGION_LAYERS:
+        _REGION_LAYERS.append(resolve)
 
 
 def attribution(layer_ids: Iterable[str]) -> list[str]:
