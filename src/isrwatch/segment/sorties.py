@@ -40,6 +40,7 @@ import numpy as np
 import polars as pl
 
 from isrwatch import schema
+from isrwatch.segment import kernels
 from isrwatch.segment.airfields import AirfieldIndex, airfield_index, haversine_km
 from isrwatch.segment.rules import SortieRules
 
@@ -132,160 +133,161 @@ def _order_by_one_key(rank: pl.Series, time: pl.Series) -> np.ndarray | None:
     return order
 
 
-def _sorted_runs(obs: pl.DataFrame) -> np.ndarray | None:
-    """The aircraft run ids (icao24 rle) if the table is sorted by (icao24, time), else None.
-    (Ties on both may be in any order.)"""
+def _sorted_runs(obs: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """(aircraft run ids (icao24 rle), time in microseconds) if the table is sorted by
+    (icao24, time), else None. (Ties on both may be in any order.)"""
     icao = obs["icao24"]
     if icao.null_count() or obs["time"].null_count():
         return None
     run = icao.rle_id().to_numpy()
+    t_us = obs["time"].dt.epoch("us").to_numpy()
+    heads, ordered = kernels.run_heads(run, t_us)
     # sorted iff the addresses of successive runs increase: ~1,000 strings compared, not 600k
-    heads = np.flatnonzero(np.concatenate(([True], run[1:] != run[:-1])))
-    if not icao.gather(heads).is_sorted():
+    if not ordered or not icao.gather(heads).is_sorted():
         return None
-    t = obs["time"].dt.epoch("us").to_numpy()
-    if ((t[1:] < t[:-1]) & (run[1:] == run[:-1])).any():
-        return None
-    return run
+    return run, t_us
 
 
-def _in_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray | None]:
-    """The table sorted by (icao24, time), and its aircraft run ids when already known."""
-    run = _sorted_runs(obs)
-    return (obs, run) if run is not None else (_sorted(obs), None)
+def _in_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray | None, np.ndarray | None]:
+    """The table sorted by (icao24, time), with its aircraft run ids and times in
+    microseconds when already known."""
+    known = _sorted_runs(obs)
+    return (obs, *known) if known is not None else (_sorted(obs), None, None)
 
 
 # ---- row-level arrays (numpy, over a table sorted by icao24, time) ----------------------
 
 
 class _Rows:
-    """The columns the rules read, as numpy arrays (each made on first use), and
-    neighbours within an aircraft."""
+    """The columns the rules read, as numpy arrays, and neighbours within an aircraft.
 
-    def __init__(self, df: pl.DataFrame, run: np.ndarray | None = None, *, full: bool = True):
-        """full: read a numeric column whole on first use (many look-ups follow); else columns
-        other than lat/lon are gathered at the few rows asked for."""
+    Whole-length arrays are few and made once (lat, lon, time in microseconds, one byte per
+    row for same / moved / flags, all from one compiled pass); everything else is computed
+    at the rows asked for. (A fresh full-length float array costs more in page faults than
+    the arithmetic on it.)"""
+
+    def __init__(self, df: pl.DataFrame, run: np.ndarray | None = None, t_us: np.ndarray | None = None, *,
+                 rules: SortieRules | None = None):
+        """run, t_us: aircraft run ids and times in microseconds, when known. rules: the thresholds of the flag bits (JUMP,
+        LONG_GAP, ENDURANCE); without them no row is flagged."""
         self.df = df
         self.n = df.height
         self._run = run
-        self.full = full
+        self.rules = rules
+        self._cols: dict[str, np.ndarray] = {}
+        if t_us is not None:
+            self.t_us = t_us
 
-    def _f64(self, name: str) -> np.ndarray:
-        # nulls filled with nan inside Polars: to_numpy of a column with nulls is several
-        # times slower than of one without; float64 so arithmetic rounds as it always has
-        s = self.df[name]
-        if s.dtype != pl.Float64:
-            s = s.cast(pl.Float64)
-        if s.null_count():
-            s = s.fill_null(np.nan)
-        return s.to_numpy()
+    def _native(self, name: str) -> np.ndarray:
+        """A numeric column in its own float type, nulls as nan (no copy when it has none)."""
+        col = self._cols.get(name)
+        if col is None:
+            s = self.df[name]
+            if not s.dtype.is_float():
+                s = s.cast(pl.Float64)
+            if s.null_count():
+                s = s.fill_null(np.nan)
+            col = self._cols[name] = s.to_numpy()
+        return col
+
+    def _scan(self) -> None:
+        run = self._run if self._run is not None else self.df["icao24"].rle_id().to_numpy()
+        rules = self.rules
+        if rules is None:
+            thresholds = (np.inf, np.inf, np.inf)
+        else:
+            thresholds = (rules.position_tolerance_km / 111.32 * 0.99, self.long_gap_s, rules.max_gap_h * 3600.0)
+        same, moved, flags, starts, _ = kernels.scan_rows(run, self.t_us, self.lat, self.lon, *thresholds)
+        self.__dict__.update(same=same, moved=moved, flags=flags, starts_idx=starts)
+
+    def _scanned(self, name: str) -> np.ndarray:
+        if name not in self.__dict__:
+            self._scan()
+        return self.__dict__[name]
+
+    @property
+    def long_gap_s(self) -> float:
+        """The shortest gap any gap rule looks at (reappear or callsign change)."""
+        return min(self.rules.reappear_min_gap_s, self.rules.callsign_gap_h * 3600.0)
 
     @cached_property
     def same(self) -> np.ndarray:
         """This row's aircraft is the previous row's."""
-        run = self._run if self._run is not None else self.df["icao24"].rle_id().to_numpy()
-        same = np.zeros(self.n, dtype=bool)
-        same[1:] = run[1:] == run[:-1]
-        return same
-
-    @cached_property
-    def same_next(self) -> np.ndarray:
-        out = np.zeros(self.n, dtype=bool)
-        out[:-1] = self.same[1:]
-        return out
-
-    @cached_property
-    def t(self) -> np.ndarray:
-        t = self.df["time"].dt.epoch("us").to_numpy().astype(np.float64)
-        t /= 1e6  # in place: one full-length array less
-        return t
-
-    @cached_property
-    def lat(self) -> np.ndarray:
-        return self._f64("lat")
-
-    @cached_property
-    def lon(self) -> np.ndarray:
-        return self._f64("lon")
-
-    def at(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """A column at a few rows, as float64 (nan for null)."""
-        return self.df[name].gather(rows).cast(pl.Float64).to_numpy()
-
-    @cached_property
-    def _alt(self) -> np.ndarray:
-        baro = self._f64("alt_baro")
-        if self.df["alt_geom"].null_count() == self.n:
-            return baro
-        geom = self._f64("alt_geom")
-        return np.where(np.isnan(geom), baro, geom)
-
-    def _few(self, rows: np.ndarray, name: str) -> bool:
-        # a few rows are gathered from the table; many, or a cached column, indexed
-        return not self.full and name not in self.__dict__ and len(rows) * 50 < self.n
-
-    def alt(self, rows: np.ndarray) -> np.ndarray:
-        """Altitude (ft) at rows: GNSS height where known (height above an airfield is better
-        from it: baro altitude is uncorrected for local pressure), else barometric."""
-        if self._few(rows, "_alt"):
-            baro = self.at("alt_baro", rows)
-            geom = self.at("alt_geom", rows)
-            return np.where(np.isnan(geom), baro, geom)
-        return self._alt[rows]
-
-    def vrate(self, rows: np.ndarray) -> np.ndarray:
-        return self.at("vrate", rows) if self._few(rows, "_vrate") else self._vrate[rows]
-
-    @cached_property
-    def _vrate(self) -> np.ndarray:
-        return self._f64("vrate")
-
-    @cached_property
-    def og(self) -> np.ndarray:
-        return self.df["on_ground"].fill_null(False).to_numpy()
-
-    @cached_property
-    def gs(self) -> np.ndarray:
-        return self._f64("gs")
-
-    @cached_property
-    def leg(self) -> np.ndarray:
-        return self.df["leg_start"].fill_null(False).to_numpy()
-
-    @cached_property
-    def dt(self) -> np.ndarray:
-        """Seconds since the previous row of the aircraft (nan on its first row)."""
-        dt = np.empty(self.n)
-        np.subtract(self.t[1:], self.t[:-1], out=dt[1:])
-        dt[self.starts_idx] = np.nan
-        return dt
-
-    def dt_next_at(self, rows: np.ndarray) -> np.ndarray:
-        """Seconds to the next row of the aircraft at rows (nan on its last row): read from dt
-        at the few rows asked for, not a whole shifted copy."""
-        with np.errstate(invalid="ignore"):
-            return np.where(rows < self.n - 1, self.dt[np.minimum(rows + 1, self.n - 1)], np.nan)
+        return self._scanned("same")
 
     @cached_property
     def moved(self) -> np.ndarray:
         """This row brings a position other than the previous row's (or is the first)."""
-        moved = np.ones(self.n, dtype=bool)
-        moved[1:] = ~self.same[1:] | (self.lat[1:] != self.lat[:-1]) | (self.lon[1:] != self.lon[:-1])
-        return moved
+        return self._scanned("moved")
 
     @cached_property
-    def moved_idx(self) -> np.ndarray:
-        return np.flatnonzero(self.moved)
+    def flags(self) -> np.ndarray:
+        """kernels.JUMP | LONG_GAP | ENDURANCE per row (thresholds from the rules)."""
+        return self._scanned("flags")
 
     @cached_property
     def starts_idx(self) -> np.ndarray:
         """First row of each aircraft."""
-        return np.flatnonzero(~self.same)
+        return self._scanned("starts_idx")
+
+    def same_next(self, rows: np.ndarray) -> np.ndarray:
+        """The next row continues this row's aircraft."""
+        nxt = np.minimum(rows + 1, self.n - 1)
+        return (rows < self.n - 1) & self.same[nxt]
+
+    @cached_property
+    def t_us(self) -> np.ndarray:
+        return self.df["time"].dt.epoch("us").to_numpy()
+
+    def t(self, rows: np.ndarray) -> np.ndarray:
+        """Seconds since the epoch at rows."""
+        return self.t_us[rows] / 1e6
+
+    @cached_property
+    def lat(self) -> np.ndarray:
+        return self._native("lat").astype(np.float64, copy=False)
+
+    @cached_property
+    def lon(self) -> np.ndarray:
+        return self._native("lon").astype(np.float64, copy=False)
+
+    def at(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """A numeric column at rows, as float64 (nan for null)."""
+        return self._native(name)[rows].astype(np.float64)
+
+    def alt(self, rows: np.ndarray) -> np.ndarray:
+        """Altitude (ft) at rows: GNSS height where known (height above an airfield is better
+        from it: baro altitude is uncorrected for local pressure), else barometric."""
+        baro = self.at("alt_baro", rows)
+        if self.df["alt_geom"].null_count() == self.n:
+            return baro
+        geom = self.at("alt_geom", rows)
+        return np.where(np.isnan(geom), baro, geom)
+
+    def vrate(self, rows: np.ndarray) -> np.ndarray:
+        return self.at("vrate", rows)
+
+    def gs(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Ground speed (kt) at rows, or the whole column in its own float type."""
+        return self._native("gs") if rows is None else self.at("gs", rows)
+
+    def flag(self, name: str) -> np.ndarray:
+        """A boolean column, null as False."""
+        return self.df[name].fill_null(False).to_numpy()
+
+    def dt(self, rows: np.ndarray) -> np.ndarray:
+        """Seconds since the previous row of the aircraft at rows (nan on its first row)."""
+        prev = np.maximum(rows - 1, 0)
+        with np.errstate(invalid="ignore"):
+            return np.where(self.same[rows], self.t(rows) - self.t(prev), np.nan)
+
+    def dt_next_at(self, rows: np.ndarray) -> np.ndarray:
+        """Seconds to the next row of the aircraft at rows (nan on its last row)."""
+        return np.where(rows < self.n - 1, self.dt(np.minimum(rows + 1, self.n - 1)), np.nan)
 
     def last_moved_at(self, rows: np.ndarray) -> np.ndarray:
         """Row where the position of each given row first appeared (itself if it moved)."""
-        m = self.moved_idx
-        return m[np.searchsorted(m, rows, "right") - 1]
+        return kernels.last_moved_at(self.moved, np.asarray(rows, dtype=np.int64))
 
     def group_start_at(self, rows: np.ndarray) -> np.ndarray:
         g = self.starts_idx
@@ -303,28 +305,13 @@ class _Rows:
         repeat a stale position while no new one comes in; the time that position has been
         stale is part of the gap."""
         prev = np.maximum(rows - 1, 0)
-        fresh = self.t[rows] - self.t[self.last_moved_at(prev)]
-        return np.where(self.moved[rows] & self.same[rows], fresh, self.dt[rows])
-
-    @cached_property
-    def dt_fresh(self) -> np.ndarray:
-        """dt_fresh_at every row: it differs from dt only after a run of repeats."""
-        out = self.dt.copy()
-        after_repeat = np.flatnonzero(self.moved[1:] & self.same[1:] & ~self.moved[:-1]) + 1
-        out[after_repeat] = self.dt_fresh_at(after_repeat)
-        return out
-
-    @staticmethod
-    def prev(a: np.ndarray, fill=np.nan) -> np.ndarray:
-        out = np.empty_like(a)
-        out[0] = fill
-        out[1:] = a[:-1]
-        return out
+        fresh = self.t(rows) - self.t(self.last_moved_at(prev))
+        return np.where(self.moved[rows] & self.same[rows], fresh, self.dt(rows))
 
     def vr_back(self, rows: np.ndarray) -> np.ndarray:
         """Vertical rate (ft/min) at rows; from the previous altitude where the source gave
         none."""
-        d = self.dt[rows]
+        d = self.dt(rows)
         prev_alt = self.alt(np.maximum(rows - 1, 0))
         with np.errstate(invalid="ignore", divide="ignore"):
             est = np.where((d >= 1) & (d <= 120), (self.alt(rows) - prev_alt) / d * 60.0, np.nan)
@@ -382,26 +369,6 @@ def _nearest_each(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius
     return found, icao, dist, elev
 
 
-def _runs(r: _Rows, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first row, last row) of every run of equal state within an aircraft."""
-    change = np.flatnonzero((state[1:] != state[:-1]) | ~r.same[1:]) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.append(change - 1, r.n - 1)
-    return starts, ends
-
-
-def _short_runs(r: _Rows, state: np.ndarray, value: bool, max_span_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Runs of rows where state == value, bounded on both sides within the aircraft by the
-    other state, spanning at most max_span_s from the row before the run to the row after.
-    Returns (first row, last row) of each such run."""
-    starts, ends = _runs(r, state)
-    keep = (state[starts] == value) & r.same[starts] & r.same_next[ends]
-    starts, ends = starts[keep], ends[keep]
-    span = r.t[ends + 1] - r.t[starts - 1]
-    short = span <= max_span_s
-    return starts[short], ends[short]
-
-
 def _mark(n: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Boolean rows covered by the runs [starts, ends] (work in proportion to those rows)."""
     out = np.zeros(n, dtype=bool)
@@ -417,58 +384,40 @@ def _mark(n: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
 def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.ndarray:
     """Boolean per row: a ground state (no sortie) -- on the ground, low and slow near an
     airfield, or a deck -- with flag noise and garbage rows smoothed out."""
+    # the trusted ground flags, and the candidates for low-and-slow or deck: few rows,
+    # filtered step by step
+    ground, cand = kernels.ground_seed(
+        r.flag("on_ground"), r.gs(), rules.on_ground_max_gs_kt, max(rules.slow_gs_kt, rules.deck_gs_kt)
+    )
     with np.errstate(invalid="ignore"):
-        ground = r.og.copy()
-        og_rows = np.flatnonzero(ground)
-        ground[og_rows[r.gs[og_rows] > rules.on_ground_max_gs_kt]] = False
-        # candidates for low-and-slow or deck: few rows, filtered step by step
-        cand = np.flatnonzero(r.gs < max(rules.slow_gs_kt, rules.deck_gs_kt))
-        cand = cand[~r.og[cand]]
-        a, g = r.alt(cand), r.gs[cand]
+        a, g = r.alt(cand), r.gs(cand)
         cand = cand[
             ((g < rules.slow_gs_kt) & (a <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT))
             | ((g < rules.deck_gs_kt) & (a <= rules.deck_alt_ft))
         ]
     rows = cand
     if len(rows):
-        alt, gs = r.alt(rows), r.gs[rows]
+        alt, gs = r.alt(rows), r.gs(rows)
         radius = max(rules.near_airfield_km, rules.at_sea_min_km)
         found, _, dist, elev = _nearest(index, r.lat[rows], r.lon[rows], radius)
         near = found & (dist <= rules.near_airfield_km)
         low_slow = near & (alt - np.nan_to_num(elev) <= rules.low_alt_agl_ft) & (gs < rules.slow_gs_kt)
         deck = ~found & (gs < rules.deck_gs_kt) & (alt <= rules.deck_alt_ft)
         ground[rows] |= low_slow | deck
-    # rows repeating one position exactly (resampled tracks and stale feeds repeat the last
-    # position while flags, speed and altitude drift or turn to garbage) are one state: on
-    # the ground if any of them says so, since an aircraft in flight moves
-    change = np.flatnonzero(~r.moved[1:] & (ground[1:] != ground[:-1])) + 1
-    if len(change):
-        m = r.moved_idx
-        nxt = np.searchsorted(m, change, "right")
-        starts = m[nxt - 1]
-        ends = np.where(nxt < len(m), m[np.minimum(nxt, len(m) - 1)] - 1, r.n - 1)
-        ground |= _mark(r.n, starts, ends)
-    # an airborne stretch too short to be a sortie between two ground states: a bounce, a
-    # slow final approach, or garbage rows among taxiing ones
-    s, e = _short_runs(r, ground, False, rules.bounce_max_s)
-    ground |= _mark(r.n, s, e)
-    # an airborne stretch next to a ground state with fewer than min_positions distinct
-    # positions shows no flight: a ground state whose flags went bad
-    starts, ends = _runs(r, ground)
-    by_ground = (r.same[starts] & ground[np.maximum(starts - 1, 0)]) | (
-        r.same_next[ends] & ground[np.minimum(ends + 1, r.n - 1)]
+    # the flag noise, smoothed in one compiled pass (kernels.smooth_ground):
+    # - rows repeating one position exactly (resampled tracks and stale feeds repeat the last
+    #   position while flags, speed and altitude drift or turn to garbage) are one state: on
+    #   the ground if any of them says so, since an aircraft in flight moves;
+    # - an airborne stretch too short to be a sortie between two ground states is ground: a
+    #   bounce, a slow final approach, or garbage rows among taxiing ones;
+    # - an airborne stretch next to a ground state with fewer than min_positions distinct
+    #   positions shows no flight: a ground state whose flags went bad.
+    # It returns the short ground stretches between airborne rows, decided here: high on both
+    # sides, or entered climbing, or left descending, the ground flag is wrong (a
+    # touch-and-go has low rows around it, descending into it and climbing out of it)
+    s, e = kernels.smooth_ground(
+        ground, r.same, r.moved, r.t_us, rules.bounce_max_s, rules.min_positions, 2 * rules.glitch_window_s
     )
-    air_runs = ~ground[starts] & by_ground
-    starts, ends = starts[air_runs], ends[air_runs]
-    if len(starts):
-        m = r.moved_idx  # distinct positions in a run: moved rows between its ends
-        fresh = np.searchsorted(m, ends, "right") - np.searchsorted(m, starts, "left")
-        thin = fresh < rules.min_positions
-        ground |= _mark(r.n, starts[thin], ends[thin])
-    # a short ground stretch between airborne rows that are high on both sides, or entered
-    # climbing, or left descending: the ground flag is wrong (a touch-and-go has low rows
-    # around it, descending into it and climbing out of it)
-    s, e = _short_runs(r, ground, True, 2 * rules.glitch_window_s)
     if len(s):
         p, n = s - 1, e + 1
         agl_p = _agl(r, index, p, rules)
@@ -517,10 +466,11 @@ def _reappear_splits(r: _Rows, c: np.ndarray, index: AirfieldIndex, rules: Sorti
     def pairs(rows, vr, sign):
         # search with the reach over the lowest plausible airfield, then the exact one
         alt = r.alt(rows)
-        radius = _reach_km(alt + 1_500.0, vr, r.gs[rows], rules, sign)
+        gs = r.gs(rows)
+        radius = _reach_km(alt + 1_500.0, vr, gs, rules, sign)
         q, a, d = index.pairs_within(r.lat[rows], r.lon[rows], radius)
         agl = alt[q] - index.elev[a]
-        reach = _reach_km(agl, vr[q], r.gs[rows][q], rules, sign)
+        reach = _reach_km(agl, vr[q], gs[q], rules, sign)
         ok = (d <= reach) & (agl <= rules.reappear_max_agl_ft)
         return q[ok], a[ok], d[ok], agl[ok]
 
@@ -566,7 +516,7 @@ def _callsign_changes(r: _Rows, rows: np.ndarray, rules: SortieRules) -> np.ndar
     # the rows heard within the window after each gap (at most 500 of them), in one gather;
     # times increase within an aircraft, so those rows are a prefix of the next 500
     ahead = np.minimum(rows[:, None] + np.arange(500), r.group_end_at(rows)[:, None])
-    within = r.t[ahead] <= (r.t[rows] + rules.callsign_window_s)[:, None]
+    within = r.t(ahead) <= (r.t(rows) + rules.callsign_window_s)[:, None]
     lengths = np.maximum(np.minimum(within.sum(axis=1), r.group_end_at(rows) - rows + 1), 1)
     owner = np.repeat(np.arange(len(rows)), lengths)
     idx = np.repeat(rows, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -576,23 +526,23 @@ def _callsign_changes(r: _Rows, rows: np.ndarray, rules: SortieRules) -> np.ndar
     return rows[np.bincount(owner[other], minlength=len(rows)) > 0]
 
 
-def _excursions(r: _Rows, speed: np.ndarray, rules: SortieRules) -> np.ndarray:
-    """Impossible jumps that come back: a jump away and, within excursion_max_s, a jump to
-    where the aircraft could have been all along. The rows between are bad positions (a
-    decoding error, a short spoof), not another flight; neither jump splits."""
-    out = np.zeros(r.n, dtype=bool)
-    c = np.flatnonzero(speed)
+def _excursions(r: _Rows, c: np.ndarray, rules: SortieRules) -> np.ndarray:
+    """Of the rows c (sorted) with an impossible jump before them, those that are part of an
+    excursion: a jump away and, within excursion_max_s, a jump back to where the aircraft
+    could have been all along. The rows between are bad positions (a decoding error, a short
+    spoof), not another flight; neither jump splits."""
+    out = np.zeros(len(c), dtype=bool)
     if len(c) < 2:
         return out
     away, back = c[:-1], c[1:]
     p = away - 1
     ok = r.same[back] & (r.group_start_at(away) == r.group_start_at(back))
-    ok &= r.t[back] - r.t[away] <= rules.excursion_max_s
+    ok &= r.t(back) - r.t(away) <= rules.excursion_max_s
     d = haversine_km(r.lat[p], r.lon[p], r.lat[back], r.lon[back])
-    elapsed = np.maximum(r.t[back] - r.t[r.last_moved_at(p)], 1.0)
+    elapsed = np.maximum(r.t(back) - r.t(r.last_moved_at(p)), 1.0)
     ok &= (d - rules.position_tolerance_km) / elapsed * 3600.0 <= rules.max_speed_kt * _KM_PER_NM
-    out[away[ok]] = True
-    out[back[ok]] = True
+    out[:-1] |= ok
+    out[1:] |= ok
     return out
 
 
@@ -640,19 +590,19 @@ def assign_sorties(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    df, run = _in_order(obs)
+    df, run, t_us = _in_order(obs)
     index = airfield_index(airfields)
     # rows without a position are kept but belong to no sortie and decide nothing
     valid = _has_position(df)
     all_valid = bool(valid.all())
     dv = df if all_valid else df.filter(pl.Series(valid))
-    run = run if all_valid else None
+    run, t_us = (run, t_us) if all_valid else (None, None)
     if dv.height == 0:
         return df.with_columns(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    r = _Rows(dv, run, full=False)
+    r = _Rows(dv, run, t_us, rules=rules)
 
     ground = _ground_states(r, index, rules)
     n = r.n
@@ -664,52 +614,46 @@ def assign_sorties(
 
     # gap rules between two airborne rows of one aircraft; each is tried only on the few rows
     # that could meet it (a jump in position, a long gap), never on every row
-    gap = r.dt_fresh
+    flagged = np.flatnonzero(r.flags)
+    bits = r.flags[flagged]
     with np.errstate(invalid="ignore"):
-        endurance = prev_airborne(np.flatnonzero(r.dt > rules.max_gap_h * 3600.0))
-        tol_deg = rules.position_tolerance_km / 111.32 * 0.99
-        # |step| in lat, then lon, in one reused buffer (each full-length array costs)
-        step = np.subtract(r.lat[1:], r.lat[:-1])
-        jump = np.abs(step, out=step) > tol_deg
-        np.subtract(r.lon[1:], r.lon[:-1], out=step)
-        jump |= np.abs(step, out=step) > tol_deg
-        jumped = np.flatnonzero(jump) + 1
-        del step, jump
-        far = prev_airborne(jumped)
-        far = far[gap[far] >= 1.0]
-        long_gap = prev_airborne(np.flatnonzero(gap >= min(rules.reappear_min_gap_s, rules.callsign_gap_h * 3600.0)))
-    speed = np.zeros(n, dtype=bool)
+        endurance = prev_airborne(flagged[(bits & kernels.ENDURANCE) != 0])
+        endurance = endurance[r.dt(endurance) > rules.max_gap_h * 3600.0]
+        far = prev_airborne(flagged[(bits & kernels.JUMP) != 0])
+        far_gap = r.dt_fresh_at(far)
+        far, far_gap = far[far_gap >= 1.0], far_gap[far_gap >= 1.0]
+        long_gap = prev_airborne(flagged[(bits & kernels.LONG_GAP) != 0])
+        long_gap_s = r.dt_fresh_at(long_gap)
+        keep = long_gap_s >= r.long_gap_s
+        long_gap, long_gap_s = long_gap[keep], long_gap_s[keep]
+    speed = far[:0]
     if len(far):
         d = _gap_distance_km(r, far)
-        speed[far] = (d - rules.position_tolerance_km) / gap[far] * 3600.0 > rules.max_speed_kt * _KM_PER_NM
-        speed &= ~_excursions(r, speed, rules)
-    long_gap = long_gap[~speed[long_gap]]
-    long_gap = long_gap[~np.isin(long_gap, endurance)]
+        speed = far[(d - rules.position_tolerance_km) / far_gap * 3600.0 > rules.max_speed_kt * _KM_PER_NM]
+        speed = speed[~_excursions(r, speed, rules)]
+    keep = ~np.isin(long_gap, speed) & ~np.isin(long_gap, endurance)
+    long_gap, long_gap_s = long_gap[keep], long_gap_s[keep]
     with np.errstate(invalid="ignore"):
         cand = long_gap[
-            (gap[long_gap] >= rules.reappear_min_gap_s)
+            (long_gap_s >= rules.reappear_min_gap_s)
             & (np.minimum(r.alt(long_gap), r.alt(long_gap - 1)) <= rules.reappear_max_agl_ft + _MAX_AIRFIELD_ELEV_FT)
         ]
     reappear = cand[_reappear_splits(r, cand, index, rules)]
-    callsign = _callsign_changes(r, long_gap[gap[long_gap] >= rules.callsign_gap_h * 3600.0], rules)
+    callsign = _callsign_changes(r, long_gap[long_gap_s >= rules.callsign_gap_h * 3600.0], rules)
 
     # reason codes, in order of precedence: what was observed before what was inferred
     code = np.zeros(n, dtype=np.int8)
-    g_prev = np.empty(n, dtype=bool)
-    g_prev[0] = False
-    g_prev[1:] = ground[:-1]
-    start = np.flatnonzero(~ground & (~r.same | g_prev))  # first airborne row after ground / of an aircraft
-    after_ground = r.same[start] & g_prev[start]
+    start, after_ground = kernels.sortie_starts(ground, r.same)  # first airborne row after ground / of an aircraft
     with np.errstate(invalid="ignore"):
-        code[start] = np.where(after_ground & (r.dt[start] <= rules.observed_edge_s), 1, 2)
+        code[start] = np.where(after_ground & (r.dt(start) <= rules.observed_edge_s), 1, 2)
     # lowest precedence first: a higher one written later wins (never over a start above)
     # the feed's leg marks between two airborne rows count only low down: up high they come
     # from readsb's "long gap, little movement" rule, which an aircraft loitering out of
     # coverage trips without landing
-    legs = prev_airborne(np.flatnonzero(r.leg))
+    legs = prev_airborne(np.flatnonzero(r.flag("leg_start")))
     with np.errstate(invalid="ignore"):
         legs = legs[~((r.alt(legs) >= rules.leg_mark_max_alt_ft) | (r.alt(legs - 1) >= rules.leg_mark_max_alt_ft))]
-    for k, hit in ((7, legs), (6, callsign), (5, reappear), (4, endurance), (3, np.flatnonzero(speed))):
+    for k, hit in ((7, legs), (6, callsign), (5, reappear), (4, endurance), (3, speed)):
         code[hit] = k
 
     # a sortie first seen low over an airfield and not descending was seen taking off,
@@ -726,10 +670,7 @@ def assign_sorties(
 
     # sortie numbers: the count of sortie starts so far (a cumulative sum of split flags,
     # in place); ids formatted on first rows only, in one query plan
-    pick = np.zeros(n, dtype=np.int64)
-    pick[first] = 1
-    np.cumsum(pick, out=pick)
-    pick[ground] = 0
+    pick = kernels.sortie_numbers(code, ground)
     _id = pl.concat_str(pl.col("icao24"), pl.lit("-"), pl.col("time").dt.strftime(_ID_FORMAT))
     ids = (
         dv.select("icao24", "time")[first]
@@ -825,11 +766,11 @@ def flights(
         obs = obs.with_columns(pl.lit(None, dtype=pl.String).alias(SPLIT_REASON))
     if obs.height == 0 or obs[schema.FLIGHT_ID].null_count() == obs.height:
         return schema.empty(schema.FLIGHTS)
-    df, run = _in_order(obs)
+    df, run, t_us = _in_order(obs)
     valid = _has_position(df)
     if not valid.all():  # position-less rows are in no sortie and say nothing of its edges
-        df, run = df.filter(pl.Series(valid)), None
-    r = _Rows(df, run, full=False)
+        df, run, t_us = df.filter(pl.Series(valid)), None, None
+    r = _Rows(df, run, t_us)
     fid = df[schema.FLIGHT_ID]
     in_sortie = fid.is_not_null().to_numpy()
     # rows of a sortie are consecutive in (icao24, time) order: a sortie is a run of one
@@ -843,12 +784,8 @@ def flights(
     n_obs = last - first + 1
     # largest gap: stale repeats of one position are not new positions, so a gap runs from
     # the first appearance of the previous position; the step into a sortie is not in it
-    # reductions over [first_k, first_k+1): rows there that are in no sortie count nothing
-    dt = r.dt_fresh  # a copy of dt made for this table: reused in place, not kept
-    del r.dt_fresh
-    dt[~in_sortie] = np.nan
-    dt[first] = np.nan
-    max_gap = np.nan_to_num(np.fmax.reduceat(dt, first), nan=0.0) if len(first) else np.zeros(0)
+    # (rows in no sortie count nothing)
+    max_gap = kernels.max_fresh_gap(r.t_us, r.same, r.moved, in_sortie, first, last)
     src = df["pos_source"]
     if src.dtype == schema.PosSource:  # compare the Enum's codes, not strings
         code = src.to_physical().fill_null(255).to_numpy()
@@ -887,7 +824,7 @@ def flights(
         .with_columns(pl.col("callsigns").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     )
     has_prev = r.same[first]
-    has_next = r.same_next[last]
+    has_next = r.same_next(last)
     prev_row = np.maximum(first - 1, 0)
     next_row = np.minimum(last + 1, r.n - 1)
     prev_g = has_prev & ~in_sortie[prev_row]
@@ -900,7 +837,7 @@ def flights(
     start_reason = per["start_reason"].fill_null(COVERAGE_START)
 
     # take-off: the ground row before, or the first airborne row itself (seen low over a field)
-    to_ground = prev_g & (r.dt[first] <= edge)
+    to_ground = prev_g & (r.dt(first) <= edge)
     to_obs = (start_reason == TAKEOFF_OBSERVED).to_numpy()
     to_row = np.where(to_ground, prev_row, first)
     drift = np.where(to_ground, _ground_drift_km(r, in_sortie, to_row, forward=False), 0.0)

@@ -1,0 +1,269 @@
+"""Compiled row passes of the segment stage (numba).
+
+Each kernel walks the rows of a table sorted by (icao24, time) once and replaces several
+whole-column numpy passes (a shifted copy, a comparison, a flatnonzero, ...): at ~600k rows
+those passes, not the rules' arithmetic, were most of the stage's time. The rules stay in
+sorties.py; a kernel only computes what a set of whole-column expressions there computed
+before, with the same results.
+
+cache=True keeps the machine code on disk (__pycache__ next to this file, or numba's user
+cache when that is read-only), so only the first process on a machine compiles (~1 s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# bits of scan_rows' flag column. LONG_GAP and ENDURANCE are compared in integer
+# microseconds with a margin, so they flag a superset of the rows the rules' float seconds
+# select: the caller keeps the rows whose float dt_fresh (dt) meets the threshold. (The
+# float seconds are t_us / 1e6 as everywhere in the stage; three divisions per row would
+# cost more than the rest of the pass.)
+JUMP = 1  # latitude or longitude changed more than the tolerance since the previous row
+LONG_GAP = 2  # dt_fresh (about) at or above the long-gap threshold
+ENDURANCE = 4  # dt (about) above the endurance threshold
+_MARGIN_US = 2  # float seconds since 1970 are exact to well under a microsecond
+
+
+@njit(cache=True, nogil=True)
+def scan_rows(run, t_us, lat, lon, tol_deg, long_gap_s, endurance_s):
+    """One pass over the rows of a table sorted by aircraft (run: an id per aircraft, equal
+    on consecutive rows of one) and time (t_us, microseconds). Returns:
+    same (the row continues the previous row's aircraft), moved (it brings a position other
+    than the previous row's, or is the aircraft's first), flags (JUMP, LONG_GAP, ENDURANCE
+    bits, on rows of a continuing aircraft only), starts (each aircraft's first row) and
+    ordered (times never decrease within an aircraft)."""
+    n = len(run)
+    n_starts = 0
+    for i in range(n):
+        if i == 0 or run[i] != run[i - 1]:
+            n_starts += 1
+    same = np.empty(n, dtype=np.bool_)
+    moved = np.empty(n, dtype=np.bool_)
+    flags = np.zeros(n, dtype=np.uint8)
+    starts = np.empty(n_starts, dtype=np.int64)
+    long_gap_us = long_gap_s * 1e6 - _MARGIN_US
+    endurance_us = endurance_s * 1e6 - _MARGIN_US
+    ordered = True
+    last_moved = 0
+    k = 0
+    for i in range(n):
+        if i == 0 or run[i] != run[i - 1]:
+            same[i] = False
+            moved[i] = True
+            starts[k] = i
+            k += 1
+            last_moved = i
+            continue
+        same[i] = True
+        d_us = t_us[i] - t_us[i - 1]
+        if d_us < 0:
+            ordered = False
+        f = 0
+        if abs(lat[i] - lat[i - 1]) > tol_deg or abs(lon[i] - lon[i - 1]) > tol_deg:
+            f |= JUMP
+        # != (not a difference) so that nan compares as numpy compares it
+        mv = lat[i] != lat[i - 1] or lon[i] != lon[i - 1]
+        moved[i] = mv
+        fresh_us = t_us[i] - t_us[last_moved] if mv else d_us
+        if fresh_us >= long_gap_us:
+            f |= LONG_GAP
+        if d_us > endurance_us:
+            f |= ENDURANCE
+        flags[i] = f
+        if mv:
+            last_moved = i
+    return same, moved, flags, starts, ordered
+
+
+@njit(cache=True, nogil=True)
+def run_heads(run, t_us):
+    """First row of each run of equal run ids, and whether times never decrease within one."""
+    n = len(run)
+    k = 0
+    ordered = True
+    for i in range(n):
+        if i == 0 or run[i] != run[i - 1]:
+            k += 1
+        elif t_us[i] < t_us[i - 1]:
+            ordered = False
+    heads = np.empty(k, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if i == 0 or run[i] != run[i - 1]:
+            heads[k] = i
+            k += 1
+    return heads, ordered
+
+
+@njit(cache=True, nogil=True)
+def last_moved_at(moved, rows):
+    """Row where the position of each given row first appeared (itself if it moved); the
+    walk back is as long as the stale repeats before each row."""
+    out = np.empty(len(rows), dtype=np.int64)
+    for k in range(len(rows)):
+        i = rows[k]
+        while not moved[i]:
+            i -= 1
+        out[k] = i
+    return out
+
+
+@njit(cache=True, nogil=True)
+def max_fresh_gap(t_us, same, moved, in_sortie, first, last):
+    """Largest dt_fresh (seconds) between rows of each sortie [first, last], the step into the
+    sortie excluded, rows in no sortie skipped; 0 for a sortie of one row."""
+    out = np.zeros(len(first))
+    for k in range(len(first)):
+        lm = first[k]
+        while not moved[lm]:
+            lm -= 1
+        best = np.nan
+        for i in range(first[k] + 1, last[k] + 1):
+            if not same[i]:
+                lm = i
+                continue
+            if in_sortie[i]:
+                ti = t_us[i] / 1e6
+                if moved[i]:
+                    v = ti - t_us[lm] / 1e6
+                else:
+                    v = ti - t_us[i - 1] / 1e6
+                if np.isnan(best) or v > best:
+                    best = v
+            if moved[i]:
+                lm = i
+        out[k] = 0.0 if np.isnan(best) else best
+    return out
+
+
+@njit(cache=True, nogil=True)
+def ground_seed(on_ground, gs, max_ground_gs, slow_gs):
+    """Rows flagged on the ground and not faster than max_ground_gs (faster: a flag glitch),
+    and the rows not flagged and slower than slow_gs (candidates for low-and-slow or deck)."""
+    n = len(on_ground)
+    ground = np.empty(n, dtype=np.bool_)
+    n_cand = 0
+    for i in range(n):
+        g = on_ground[i] and not (gs[i] > max_ground_gs)
+        ground[i] = g
+        if not on_ground[i] and gs[i] < slow_gs:
+            n_cand += 1
+    cand = np.empty(n_cand, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if not on_ground[i] and gs[i] < slow_gs:
+            cand[k] = i
+            k += 1
+    return ground, cand
+
+
+@njit(cache=True, nogil=True)
+def _short_runs(ground, same, t_us, value, max_span_s, starts, ends, mark):
+    """Runs of rows where ground == value, bounded on both sides within the aircraft by the
+    other state, spanning at most max_span_s from the row before to the row after. Marks them
+    ground (mark), or writes them to starts/ends when those are long enough; returns how many
+    there are."""
+    k = 0
+    n = len(ground)
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and same[j + 1] and ground[j + 1] == ground[i]:
+            j += 1
+        if ground[i] == value and same[i] and j + 1 < n and same[j + 1] and t_us[j + 1] / 1e6 - t_us[i - 1] / 1e6 <= max_span_s:
+            if mark:
+                for m in range(i, j + 1):
+                    ground[m] = True
+            elif k < len(starts):
+                starts[k] = i
+                ends[k] = j
+            k += 1
+        i = j + 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def smooth_ground(ground, same, moved, t_us, bounce_max_s, min_positions, glitch_span_s):
+    """The flag-noise smoothing of ground states, in place on ground (see
+    sorties._ground_states for the why of each step):
+    1. rows repeating one position are one state: ground if any of them is;
+    2. an airborne run between two ground states spanning at most bounce_max_s is ground;
+    3. an airborne run next to a ground state with fewer than min_positions distinct
+       positions is ground;
+    then returns the (first, last) rows of ground runs between airborne rows spanning at
+    most glitch_span_s: the candidates for a ground-flag glitch, decided by the caller."""
+    n = len(ground)
+    # 1. runs of one position start at a moved row
+    i = 0
+    while i < n:
+        j = i
+        anyg = ground[i]
+        while j + 1 < n and not moved[j + 1]:
+            j += 1
+            anyg = anyg or ground[j]
+        if anyg and j > i:
+            for m in range(i, j + 1):
+                ground[m] = True
+        i = j + 1
+    # 2. bounces
+    none = np.empty(0, dtype=np.int64)
+    _short_runs(ground, same, t_us, False, bounce_max_s, none, none, True)
+    # 3. airborne runs next to a ground state showing too few positions; decided on the
+    # state after step 2 (marking one run never changes another run's neighbours)
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and same[j + 1] and ground[j + 1] == ground[i]:
+            j += 1
+        if not ground[i]:
+            by_ground = (same[i] and ground[i - 1]) or (j + 1 < n and same[j + 1] and ground[j + 1])
+            if by_ground:
+                fresh = 0
+                for m in range(i, j + 1):
+                    if moved[m]:
+                        fresh += 1
+                if fresh < min_positions:
+                    for m in range(i, j + 1):
+                        ground[m] = True
+        i = j + 1
+    # 4. short ground runs between airborne rows
+    k = _short_runs(ground, same, t_us, True, glitch_span_s, none, none, False)
+    starts = np.empty(k, dtype=np.int64)
+    ends = np.empty(k, dtype=np.int64)
+    _short_runs(ground, same, t_us, True, glitch_span_s, starts, ends, False)
+    return starts, ends
+
+
+@njit(cache=True, nogil=True)
+def sortie_starts(ground, same):
+    """First airborne row of each aircraft and after each ground state, and whether a ground
+    row of the same aircraft precedes it."""
+    n = len(ground)
+    k = 0
+    for i in range(n):
+        if not ground[i] and (not same[i] or ground[i - 1]):
+            k += 1
+    out = np.empty(k, dtype=np.int64)
+    after = np.empty(k, dtype=np.bool_)
+    k = 0
+    for i in range(n):
+        if not ground[i] and (not same[i] or ground[i - 1]):
+            out[k] = i
+            after[k] = same[i]
+            k += 1
+    return out, after
+
+
+@njit(cache=True, nogil=True)
+def sortie_numbers(code, ground):
+    """Sortie number per row: the count of sortie starts (code != 0) so far; 0 on ground rows."""
+    n = len(code)
+    out = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if code[i] != 0:
+            k += 1
+        out[i] = 0 if ground[i] else k
+    return out
