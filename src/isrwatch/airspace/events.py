@@ -39,7 +39,7 @@ import shapely
 from isrwatch import schema
 from isrwatch.airspace.catalog import Region, get_region
 from isrwatch.airspace.classify import land_index, region_index
-from isrwatch.airspace.geodesy import BoundaryDistance
+from isrwatch.airspace.geodesy import BoundaryDistance, geodesic_km
 
 BISECT_STEPS = 24
 REFINE_TOP_K = 4  # positions per entry / flight whose exact geodesic distance is computed
@@ -109,6 +109,12 @@ def _group_top(group: np.ndarray, value: np.ndarray, *, largest: bool, k: int, s
         return np.empty(0, dtype=np.int64)
     idx = np.arange(n)
     ordered = n < 2 or bool(np.all(group[1:] >= group[:-1]))
+    if ordered:  # every caller's groups are contiguous: one compiled pass instead of sorting
+        from isrwatch.airspace import _kernels
+
+        return _kernels.group_top_sorted(
+            np.ascontiguousarray(group, dtype=np.int64), np.ascontiguousarray(value, dtype=np.float64), largest, int(k), float(slack)
+        )
     if k == 1 and ordered:  # the best per group without sorting: its first position
         starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
         v = np.where(np.isnan(value), -np.inf if largest else np.inf, value)
@@ -133,25 +139,36 @@ def _group_top(group: np.ndarray, value: np.ndarray, *, largest: bool, k: int, s
 def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool, exact_all: bool = False):
     """Per group: (group ids, position index, geodesic km) of the deepest / closest point.
 
-    Every position gets the cached cell estimate (a near-upper bound, see estimate_km); the
-    REFINE_TOP_K best by that estimate in each group are candidates. Before the exact distance,
+    Positions are ranked by the cached cell estimate (a near-upper bound, see estimate_km; only
+    positions whose cell's value can put them near the top are estimated); the REFINE_TOP_K best
+    by that estimate in each group are candidates. Before the exact distance,
     each candidate gets the exact geodesic bound to its cell's boundary point (bound_km): for
     the deepest point it drops candidates that cannot beat the group's best exact value, and as
     the refinement's reach it keeps the searched boundary to a thin ring. For the deepest point,
     positions whose bound still beats the group's best exact value are refined in further rounds
     (branch and bound), so the answer does not hinge on the estimate's ranking.
     """
+    with bd._lock:  # the cell slots below index caches another thread could start over
+        return _refined_extreme_locked(bd, group, lon, lat, largest=largest, exact_all=exact_all)
+
+
+def _refined_extreme_locked(bd: BoundaryDistance, group, lon, lat, *, largest: bool, exact_all: bool):
     n = len(group)
-    est = bd.estimate_km(lon, lat)
+    group = np.ascontiguousarray(group, dtype=np.int64)
+    lon = np.ascontiguousarray(lon, dtype=np.float64)
+    lat = np.ascontiguousarray(lat, dtype=np.float64)
+    # estimates are made only where a cell's bound leaves the position in play (NaN: not made)
+    est = np.full(n, np.nan)
+    slots = None if bd.empty or exact_all else bd.cell_slots(lon, lat)
     exact = np.full(n, np.nan)
     ub = np.full(n, np.nan)  # exact upper bounds, filled for candidates only
     ng = int(group.max()) + 1 if n else 0
-    if exact_all:  # few points (samples along a gap line): refine them all
+    if exact_all or bd.empty:  # few points (samples along a gap line): refine them all
         cand = np.arange(n)
     else:
         # the deepest point has further rounds below, the closest does not: it starts wider
         k = REFINE_TOP_K if not largest else 1
-        cand = _group_top(group, est, largest=largest, k=k, slack=ESTIMATE_SLACK_KM)
+        cand = bd.top_by_estimate(group, lon, lat, slots, est, largest=largest, k=k, slack=ESTIMATE_SLACK_KM)
     best = np.full(ng, -np.inf)
     live = None  # positions that may still beat their group's best (after the first round)
     for rnd in range(MAX_REFINE_ROUNDS):
@@ -163,16 +180,31 @@ def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool, ex
             cand = cand[ub[cand] > best[group[cand]] + 0.05]
             if len(cand) == 0:
                 break
-        exact[cand], _, _ = bd.distance(lon[cand], lat[cand], hint_km=ub[cand], hint_exact=True)
+        exact[cand], nbx, nby = bd.distance(lon[cand], lat[cand], hint_km=ub[cand], hint_exact=True)
         if not largest:
             break  # the estimate bounds from above: the closest by estimate is refined first
         np.maximum.at(best, group[cand], exact[cand])
         if live is None:
             # one pass over every position (haversine vs WGS84: < 0.6 %), then the exact bound of
             # the few left, so later rounds only revisit positions that can still win
-            live = np.flatnonzero(est * 1.006 + 0.05 > best[group] + 0.05)
-            live = live[~np.isfinite(exact[live])]
+            if slots is None:
+                live = np.arange(n)
+                live = live[~np.isfinite(exact[live])]
+            else:
+                # each group's boundary point found so far bounds its other positions too
+                gbx = np.full(ng, np.nan)
+                gby = np.full(ng, np.nan)
+                at = np.flatnonzero(exact[cand] == best[group[cand]])
+                gbx[group[cand[at]]] = nbx[at]
+                gby[group[cand[at]]] = nby[at]
+                live = bd.open_by_estimate(group, lon, lat, slots, est, 1.006, best, exact, gbx, gby)
             ub[live] = bd.bound_km(lon[live], lat[live])
+            live = live[ub[live] > best[group[live]] + 0.05]
+        if len(live):
+            # the boundary points just found bound their group's other positions too, and more
+            # tightly than a cell's point where two stretches of boundary compete (the deepest
+            # point of a line lies where they do)
+            ub[live] = np.minimum(ub[live], _shared_bound(group, live, cand, nbx, nby, lon, lat))
         keep = ~np.isfinite(exact[live]) & (ub[live] > best[group[live]] + 0.05)  # within 50 m: settled
         live = live[keep]
         # more per round as rounds go on: what is still open sits on a flat stretch (a line's samples)
@@ -181,6 +213,23 @@ def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool, ex
     top = done[_group_top(group[done], exact[done], largest=largest, k=1)]
     top = top[np.argsort(group[top], kind="stable")]
     return group[top], top, exact[top]
+
+
+def _shared_bound(group, pts, cand, bx, by, lon, lat) -> np.ndarray:
+    """Per position in pts: the least geodesic km to the boundary points (bx, by) found for the
+    candidates cand of its own group (inf where its group had none)."""
+    cg = group[cand]
+    order = np.argsort(cg, kind="stable")
+    cg, bx, by = cg[order], bx[order], by[order]
+    g = group[pts]
+    first = np.searchsorted(cg, g, "left")
+    cnt = np.searchsorted(cg, g, "right") - first
+    pi = np.repeat(np.arange(len(pts)), cnt)
+    ci = np.repeat(first - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
+    out = np.full(len(pts), np.inf)
+    if len(pi):
+        np.minimum.at(out, pi, geodesic_km(lon[pts[pi]], lat[pts[pi]], bx[ci], by[ci]))
+    return out
 
 
 def _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx):

@@ -22,12 +22,16 @@ import shapely
 
 from isrwatch.airspace.index import locked
 from isrwatch.geo import EARTH_RADIUS_KM as R_EARTH_KM
+from isrwatch.geo import haversine_km
 
 GEOD = pyproj.Geod(ellps="WGS84")
 TILE_DEG = 4.0
 MAX_SEG_KM = 2.0
 CELL_DEG = 1.0 / 64  # cache cell for estimate_km (≈1.7 km)
 MAX_CACHED_CELLS = 4_000_000
+# great-circle km from a cell's centre to its farthest corner, rounded up (the half diagonal of a
+# CELL_DEG square at the equator is 1.2286 km on the mean-radius sphere; cells shrink poleward)
+CELL_REACH_KM = 1.25
 
 
 def aeqd(lon0: float, lat0: float) -> tuple[pyproj.Transformer, pyproj.Transformer]:
@@ -151,6 +155,7 @@ class BoundaryDistance:
         self._blk = np.full(360 * 180, -1, dtype=np.int32)  # 1° square -> block of cached cells
         self._cbx = np.empty(0)  # per cached cell: nearest boundary point (NaN: not computed yet)
         self._cby = np.empty(0)
+        self._cbd = np.empty(0)  # per cached cell: great-circle km from its centre to that point
 
     @locked
     def crossings(self, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
@@ -266,13 +271,14 @@ class BoundaryDistance:
             new = np.unique(coarse[blk < 0])
             if (len(self._cbx) // (per * per) + len(new)) * per * per > MAX_CACHED_CELLS:
                 self._blk[:] = -1  # bound memory for very spread-out inputs: start over
-                self._cbx, self._cby = np.empty(0), np.empty(0)
+                self._cbx, self._cby, self._cbd = np.empty(0), np.empty(0), np.empty(0)
                 new = np.unique(coarse)
             first = len(self._cbx) // (per * per)
             self._blk[new] = np.arange(first, first + len(new), dtype=np.int32)
             pad = np.full(len(new) * per * per, np.nan)
             self._cbx = np.concatenate([self._cbx, pad])
             self._cby = np.concatenate([self._cby, pad])
+            self._cbd = np.concatenate([self._cbd, pad])
             blk = self._blk[coarse]
         slot = blk.astype(np.int64) * (per * per) + (iy % per) * per + ix % per
         bx = self._cbx[slot]
@@ -284,6 +290,7 @@ class BoundaryDistance:
             cy = (iy[at] + 0.5) / per - 90.0
             nbx, nby = self._nearest_approx(cx, cy)
             self._cbx[todo], self._cby[todo] = nbx, nby
+            self._cbd[todo] = haversine_km(cy, cx, nby, nbx)
             bx = self._cbx[slot]
         return bx, self._cby[slot]
 
@@ -298,28 +305,53 @@ class BoundaryDistance:
         lat = np.asarray(lat, float)
         if self.empty or len(lon) == 0:
             return np.full(len(lon), np.inf)
-        bx, by = self._cell_points(lon, lat)
-        # haversine_km, written with in-place steps (this runs over every position of a flight)
-        h = np.subtract(by, lat)
-        h *= np.pi / 360.0
-        np.sin(h, out=h)
-        h *= h
-        g = np.subtract(bx, lon)
-        g *= np.pi / 360.0
-        np.sin(g, out=g)
-        g *= g
-        c = np.radians(lat)
-        np.cos(c, out=c)
-        g *= c
-        np.radians(by, out=c)
-        np.cos(c, out=c)
-        g *= c
-        h += g
-        np.clip(h, 0.0, 1.0, out=h)
-        np.sqrt(h, out=h)
-        np.arcsin(h, out=h)
-        h *= 2.0 * R_EARTH_KM
-        return h
+        from isrwatch.airspace import _kernels
+
+        per = int(round(1.0 / CELL_DEG))
+        out = np.empty(len(lon))
+        if _kernels.cell_estimate(lon, lat, self._blk, self._cbx, self._cby, per, R_EARTH_KM, out):
+            # cells not filled yet: fill them (one-time work per cell), then estimate those points
+            miss = np.flatnonzero(np.isnan(out))
+            mx, my = lon[miss], lat[miss]
+            self._cell_points(mx, my)
+            sub = np.empty(len(miss))
+            _kernels.cell_estimate(mx, my, self._blk, self._cbx, self._cby, per, R_EARTH_KM, sub)
+            out[miss] = sub
+        return out
+
+    @locked
+    def cell_slots(self, lon, lat) -> np.ndarray:
+        """Cache slot of each point's cell, filling cells not seen yet; for top_by_estimate and
+        open_by_estimate. The slots stay valid while the caller holds self._lock."""
+        from isrwatch.airspace import _kernels
+
+        per = int(round(1.0 / CELL_DEG))
+        slots = np.empty(len(lon), dtype=np.int64)
+        if _kernels.cell_slots(lon, lat, self._blk, self._cbx, per, slots):
+            self._cell_points(lon[slots < 0], lat[slots < 0])
+            # filling may have started the cache over: every slot is looked up again
+            _kernels.cell_slots(lon, lat, self._blk, self._cbx, per, slots)
+        return slots
+
+    @locked
+    def top_by_estimate(self, group, lon, lat, slots, est, *, largest: bool, k: int, slack: float = np.inf) -> np.ndarray:
+        """Indices of the k positions per group (contiguous) with the largest (smallest)
+        estimate_km, only estimating positions whose cell can put them there (est, NaN where not
+        estimated yet, gets the estimates made)."""
+        from isrwatch.airspace import _kernels
+
+        return _kernels.top_by_estimate(group, lon, lat, slots, self._cbx, self._cby, self._cbd, R_EARTH_KM,
+                                        CELL_REACH_KM, largest, int(k), float(slack), est)
+
+    @locked
+    def open_by_estimate(self, group, lon, lat, slots, est, factor, best, exact, gbx, gby) -> np.ndarray:
+        """Positions without an exact value whose estimate, and great-circle distance to their
+        group's boundary point (gbx, gby per group, NaN for none), times factor exceed their
+        group's best."""
+        from isrwatch.airspace import _kernels
+
+        return _kernels.open_by_estimate(group, lon, lat, slots, self._cbx, self._cby, self._cbd, R_EARTH_KM,
+                                         CELL_REACH_KM, est, float(factor), best, exact, gbx, gby)
 
     @locked
     def bound_km(self, lon, lat) -> np.ndarray:

@@ -1,0 +1,98 @@
+"""The airspace stage's compiled kernels against brute force on random input: the top positions
+per group, the estimate shortcut (only positions a cell can put near the top are estimated) and
+the branch and bound of the deepest / closest point against the exact distance of every point."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from isrwatch.airspace import _kernels
+from isrwatch.airspace.events import _refined_extreme
+from isrwatch.airspace.geodesy import BoundaryDistance
+
+# a ragged region (a star) so nearest boundary stretches compete, and its depth is tens of km
+_ANG = np.linspace(0, 2 * np.pi, 41)[:-1]
+_RAD = np.where(np.arange(40) % 2 == 0, 1.0, 0.45)
+STAR = shapely.Polygon(np.column_stack([8.0 + _RAD * np.cos(_ANG) * 1.4, 46.0 + _RAD * np.sin(_ANG)]))
+BD = BoundaryDistance(STAR)
+
+
+def brute_top(group, value, largest, k, slack):
+    out = []
+    for g in np.unique(group):
+        idx = np.flatnonzero(group == g)
+        w = value[idx] if largest else -value[idx]
+        w = np.where(np.isfinite(w), w, -np.inf)
+        best = w.max()
+        keep = idx[(w >= best - slack) | (w == best)]
+        wk = np.where(np.isfinite(value[keep]), value[keep] if largest else -value[keep], -np.inf)
+        order = np.lexsort((keep, -wk))
+        out.extend(keep[order[:k]].tolist())
+    return np.array(out, dtype=np.int64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=1, max_size=8),
+    seed=st.integers(0, 2**31 - 1),
+    largest=st.booleans(),
+    k=st.integers(1, 5),
+    slack=st.sampled_from([np.inf, 0.5, 3.0]),
+    ties=st.booleans(),
+)
+def test_group_top_sorted_equals_brute_force(sizes, seed, largest, k, slack, ties):
+    rng = np.random.default_rng(seed)
+    group = np.repeat(np.arange(len(sizes)), sizes).astype(np.int64)
+    value = rng.integers(0, 4, len(group)).astype(float) if ties else rng.normal(0, 3, len(group))
+    value[rng.random(len(group)) < 0.1] = np.nan
+    got = _kernels.group_top_sorted(group, value, largest, k, float(slack))
+    assert got.tolist() == brute_top(group, value, largest, k, slack).tolist()
+
+
+def _points(rng, n, spread=2.0):
+    return 8.0 + rng.uniform(-spread, spread, n), 46.0 + rng.uniform(-spread * 0.7, spread * 0.7, n)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), largest=st.booleans(), k=st.sampled_from([1, 4]))
+def test_top_by_estimate_equals_top_over_all_estimates(seed, largest, k):
+    rng = np.random.default_rng(seed)
+    n = 400
+    lon, lat = _points(rng, n, spread=rng.choice([0.02, 0.3, 2.0]))
+    group = np.sort(rng.integers(0, 9, n)).astype(np.int64)
+    full = BD.estimate_km(lon, lat)
+    with BD._lock:
+        slots = BD.cell_slots(lon, lat)
+        est = np.full(n, np.nan)
+        got = BD.top_by_estimate(group, lon, lat, slots, est, largest=largest, k=k, slack=5.0)
+    want = _kernels.group_top_sorted(group, full, largest, k, 5.0)
+    assert got.tolist() == want.tolist()
+    made = np.isfinite(est)
+    np.testing.assert_allclose(est[made], full[made], rtol=1e-12, atol=1e-9)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), spread=st.sampled_from([0.05, 0.5, 1.5]))
+def test_deepest_and_closest_within_50_m_of_brute_force(seed, spread):
+    rng = np.random.default_rng(seed)
+    n = 300
+    lon, lat = _points(rng, n, spread=spread)
+    inside = shapely.contains_xy(STAR, lon, lat)
+    exact, _, _ = BD.distance(lon, lat)
+    for largest, sel in ((True, np.flatnonzero(inside)), (False, np.flatnonzero(~inside))):
+        if len(sel) == 0:
+            continue
+        # groups as runs of consecutive positions (the stage's runs and flights)
+        group = np.sort(rng.integers(0, 6, len(sel))).astype(np.int64)
+        g, i, d = _refined_extreme(BD, group, lon[sel], lat[sel], largest=largest)
+        for gg, ii, dd in zip(g, i, d):
+            members = exact[sel][group == gg]
+            ref = members.max() if largest else members.min()
+            assert abs(dd - exact[sel][ii]) < 1e-6  # the value is the exact distance of the point given
+            if largest:
+                assert ref - 0.05 - 1e-9 <= dd <= ref + 1e-9
+            else:
+                assert abs(dd - ref) < 0.1
