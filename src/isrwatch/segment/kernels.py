@@ -31,9 +31,9 @@ def scan_rows(run, t_us, lat, lon, tol_deg, long_gap_s, endurance_s):
     """One pass over the rows of a table sorted by aircraft (run: an id per aircraft, equal
     on consecutive rows of one) and time (t_us, microseconds). Returns:
     same (the row continues the previous row's aircraft), moved (it brings a position other
-    than the previous row's, or is the aircraft's first), flags (JUMP, LONG_GAP, ENDURANCE
-    bits, on rows of a continuing aircraft only), starts (each aircraft's first row) and
-    ordered (times never decrease within an aircraft)."""
+    than the previous row's, or is the aircraft's first), the flagged rows of a continuing
+    aircraft and their flag bits (JUMP, LONG_GAP, ENDURANCE), starts (each aircraft's first
+    row) and ordered (times never decrease within an aircraft)."""
     n = len(run)
     n_starts = 0
     for i in range(n):
@@ -41,8 +41,9 @@ def scan_rows(run, t_us, lat, lon, tol_deg, long_gap_s, endurance_s):
             n_starts += 1
     same = np.empty(n, dtype=np.bool_)
     moved = np.empty(n, dtype=np.bool_)
-    flags = np.zeros(n, dtype=np.uint8)
     starts = np.empty(n_starts, dtype=np.int64)
+    flags = np.zeros(n, dtype=np.uint8)
+    n_flagged = 0
     long_gap_us = long_gap_s * 1e6 - _MARGIN_US
     endurance_us = endurance_s * 1e6 - _MARGIN_US
     ordered = True
@@ -71,10 +72,22 @@ def scan_rows(run, t_us, lat, lon, tol_deg, long_gap_s, endurance_s):
             f |= LONG_GAP
         if d_us > endurance_us:
             f |= ENDURANCE
-        flags[i] = f
+        if f:
+            flags[i] = f
+            n_flagged += 1
         if mv:
             last_moved = i
-    return same, moved, flags, starts, ordered
+    # the few flagged rows, compacted (growing arrays inside the loop above slows it down
+    # several times)
+    flagged = np.empty(n_flagged, dtype=np.int64)
+    bits = np.empty(n_flagged, dtype=np.uint8)
+    k = 0
+    for i in range(n):
+        if flags[i]:
+            flagged[k] = i
+            bits[k] = flags[i]
+            k += 1
+    return same, moved, flagged, bits, starts, ordered
 
 
 @njit(cache=True, nogil=True)
@@ -107,6 +120,39 @@ def last_moved_at(moved, rows):
         while not moved[i]:
             i -= 1
         out[k] = i
+    return out
+
+
+@njit(cache=True, nogil=True)
+def last_valid_before(valid, same, rows):
+    """For each row, the last row before it of the same aircraft where valid is set; -1 when
+    none."""
+    out = np.empty(len(rows), dtype=np.int64)
+    for k in range(len(rows)):
+        i = rows[k]
+        found = -1
+        while same[i]:
+            i -= 1
+            if valid[i]:
+                found = i
+                break
+        out[k] = found
+    return out
+
+
+@njit(cache=True, nogil=True)
+def rows_within(t_us, same, rows, window_s, most):
+    """For each row, how many rows of its aircraft from it on lie within window_s seconds of
+    it (seconds as t_us / 1e6), at least 1 and at most most."""
+    n = len(t_us)
+    out = np.empty(len(rows), dtype=np.int64)
+    for k in range(len(rows)):
+        i = rows[k]
+        limit = t_us[i] / 1e6 + window_s
+        j = i + 1
+        while j < n and j - i < most and same[j] and t_us[j] / 1e6 <= limit:
+            j += 1
+        out[k] = j - i
     return out
 
 
@@ -257,13 +303,14 @@ def sortie_starts(ground, same):
 
 
 @njit(cache=True, nogil=True)
-def sortie_numbers(code, ground):
-    """Sortie number per row: the count of sortie starts (code != 0) so far; 0 on ground rows."""
-    n = len(code)
-    out = np.empty(n, dtype=np.int64)
+def sortie_numbers(first, ground):
+    """Sortie number per row: how many sortie first rows (first, sorted) there are up to it,
+    0 on ground rows; as uint32, Polars' row index type."""
+    n = len(ground)
+    number = np.empty(n, dtype=np.uint32)
     k = 0
     for i in range(n):
-        if code[i] != 0:
+        while k < len(first) and first[k] <= i:
             k += 1
-        out[i] = 0 if ground[i] else k
-    return out
+        number[i] = 0 if ground[i] else k
+    return number

@@ -197,8 +197,8 @@ class _Rows:
             thresholds = (np.inf, np.inf, np.inf)
         else:
             thresholds = (rules.position_tolerance_km / 111.32 * 0.99, self.long_gap_s, rules.max_gap_h * 3600.0)
-        same, moved, flags, starts, _ = kernels.scan_rows(run, self.t_us, self.lat, self.lon, *thresholds)
-        self.__dict__.update(same=same, moved=moved, flags=flags, starts_idx=starts)
+        same, moved, flagged, bits, starts, _ = kernels.scan_rows(run, self.t_us, self.lat, self.lon, *thresholds)
+        self.__dict__.update(same=same, moved=moved, flags=(flagged, bits), starts_idx=starts)
 
     def _scanned(self, name: str) -> np.ndarray:
         if name not in self.__dict__:
@@ -221,8 +221,9 @@ class _Rows:
         return self._scanned("moved")
 
     @cached_property
-    def flags(self) -> np.ndarray:
-        """kernels.JUMP | LONG_GAP | ENDURANCE per row (thresholds from the rules)."""
+    def flags(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows with a kernels.JUMP | LONG_GAP | ENDURANCE bit set (thresholds from the
+        rules), and their bits."""
         return self._scanned("flags")
 
     @cached_property
@@ -508,16 +509,15 @@ def _callsign_changes(r: _Rows, rows: np.ndarray, rules: SortieRules) -> np.ndar
     if len(rows) == 0:
         return rows
     callsign = r.df["callsign"]
-    known = np.flatnonzero(callsign.is_not_null().to_numpy())
-    before = r.last_where(known, rows - 1)
-    rows, before = rows[before >= 0], before[before >= 0]
+    if callsign.null_count():
+        before = kernels.last_valid_before(callsign.is_not_null().to_numpy(), r.same, rows)
+        rows, before = rows[before >= 0], before[before >= 0]
+    else:  # rows follow a row of the same aircraft
+        before = rows - 1
     if len(rows) == 0:
         return rows
-    # the rows heard within the window after each gap (at most 500 of them), in one gather;
-    # times increase within an aircraft, so those rows are a prefix of the next 500
-    ahead = np.minimum(rows[:, None] + np.arange(500), r.group_end_at(rows)[:, None])
-    within = r.t(ahead) <= (r.t(rows) + rules.callsign_window_s)[:, None]
-    lengths = np.maximum(np.minimum(within.sum(axis=1), r.group_end_at(rows) - rows + 1), 1)
+    # the rows heard within the window after each gap (at most 500 of them), in one gather
+    lengths = kernels.rows_within(r.t_us, r.same, rows, rules.callsign_window_s, 500)
     owner = np.repeat(np.arange(len(rows)), lengths)
     idx = np.repeat(rows, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     heard = callsign.gather(idx)
@@ -614,8 +614,7 @@ def assign_sorties(
 
     # gap rules between two airborne rows of one aircraft; each is tried only on the few rows
     # that could meet it (a jump in position, a long gap), never on every row
-    flagged = np.flatnonzero(r.flags)
-    bits = r.flags[flagged]
+    flagged, bits = r.flags
     with np.errstate(invalid="ignore"):
         endurance = prev_airborne(flagged[(bits & kernels.ENDURANCE) != 0])
         endurance = endurance[r.dt(endurance) > rules.max_gap_h * 3600.0]
@@ -642,7 +641,7 @@ def assign_sorties(
     callsign = _callsign_changes(r, long_gap[long_gap_s >= rules.callsign_gap_h * 3600.0], rules)
 
     # reason codes, in order of precedence: what was observed before what was inferred
-    code = np.zeros(n, dtype=np.int8)
+    code = np.zeros(n, dtype=np.uint32)  # as Polars' row index type: gathered from without a copy
     start, after_ground = kernels.sortie_starts(ground, r.same)  # first airborne row after ground / of an aircraft
     with np.errstate(invalid="ignore"):
         code[start] = np.where(after_ground & (r.dt(start) <= rules.observed_edge_s), 1, 2)
@@ -650,7 +649,7 @@ def assign_sorties(
     # the feed's leg marks between two airborne rows count only low down: up high they come
     # from readsb's "long gap, little movement" rule, which an aircraft loitering out of
     # coverage trips without landing
-    legs = prev_airborne(np.flatnonzero(r.flag("leg_start")))
+    legs = prev_airborne(dv["leg_start"].fill_null(False).arg_true().to_numpy().astype(np.int64))
     with np.errstate(invalid="ignore"):
         legs = legs[~((r.alt(legs) >= rules.leg_mark_max_alt_ft) | (r.alt(legs - 1) >= rules.leg_mark_max_alt_ft))]
     for k, hit in ((7, legs), (6, callsign), (5, reappear), (4, endurance), (3, speed)):
@@ -658,7 +657,7 @@ def assign_sorties(
 
     # a sortie first seen low over an airfield and not descending was seen taking off,
     # whatever else made it start here
-    first = np.flatnonzero(code)
+    first = np.unique(np.concatenate([start, legs, callsign, reappear, endurance, speed]))  # rows with a code
     with np.errstate(invalid="ignore"):
         low = first[code[first] >= 2]
         low = low[r.alt(low) <= rules.low_alt_agl_ft + _MAX_AIRFIELD_ELEV_FT]
@@ -668,34 +667,32 @@ def assign_sorties(
         up = found & (r.alt(low) - np.nan_to_num(elev) <= rules.low_alt_agl_ft)
         code[low[up]] = 1
 
-    # sortie numbers: the count of sortie starts so far (a cumulative sum of split flags,
-    # in place); ids formatted on first rows only, in one query plan
-    pick = kernels.sortie_numbers(code, ground)
+    # sortie numbers: the count of sortie starts so far, 0 on ground rows
+    pick, reason = kernels.sortie_numbers(first, ground), code
+    # ids formatted on first rows only; the rare second sortie of an aircraft starting in the
+    # same second gets "-2", "-3", ...
     _id = pl.concat_str(pl.col("icao24"), pl.lit("-"), pl.col("time").dt.strftime(_ID_FORMAT))
-    ids = (
-        dv.select("icao24", "time")[first]
-        .lazy()
-        .select(_id.alias("_id"))
-        .with_columns(pl.int_range(1, pl.len() + 1).over("_id").alias("_k"))
-        .select(
-            pl.when(pl.col("_k") > 1)
-            .then(pl.concat_str(pl.col("_id"), pl.lit("-"), pl.col("_k").cast(pl.String)))
-            .otherwise(pl.col("_id"))
-        )
-        .collect()
-        .to_series()
-    )
+    heads = dv.select("icao24", "time")[first].select(_id.alias("_id"), _id.is_duplicated().alias("_dup"))
+    ids = heads["_id"]
+    if heads["_dup"].any():
+        k = heads.select(pl.int_range(1, pl.len() + 1).over("_id"))[:, 0]
+        ids = pl.select(
+            pl.when(k > 1).then(pl.concat_str(pl.lit(ids), pl.lit("-"), pl.lit(k).cast(pl.String))).otherwise(pl.lit(ids))
+        )[:, 0]
     # position 0: no sortie; one chunk, or the gather below is several times slower
     ids = pl.concat([pl.Series([None], dtype=pl.String), ids], rechunk=True)
     if not all_valid:  # back onto every row, position-less rows in no sortie
-        full_pick = np.zeros(df.height, dtype=np.int64)
-        full_code = np.zeros(df.height, dtype=np.int8)
+        full_pick = np.zeros(df.height, dtype=pick.dtype)
+        full_reason = np.zeros(df.height, dtype=reason.dtype)
         full_pick[valid] = pick
-        full_code[valid] = code
-        pick, code = full_pick, full_code
-    flight_id = ids.gather(pick).alias(schema.FLIGHT_ID)
-    reasons = pl.Series(SPLIT_REASON, _CODES, dtype=pl.String).gather(code.astype(np.int64))
-    return df.with_columns(flight_id, reasons.alias(SPLIT_REASON))
+        full_reason[valid] = reason
+        pick, reason = full_pick, full_reason
+    # both gathers in one with_columns: Polars runs them side by side
+    reasons = pl.Series(SPLIT_REASON, _CODES, dtype=pl.String)
+    return df.with_columns(
+        pl.lit(ids).gather(pl.lit(pl.Series(pick))).alias(schema.FLIGHT_ID),
+        pl.lit(reasons).gather(pl.lit(pl.Series(reason))).alias(SPLIT_REASON),
+    )
 
 
 def _has_position(df: pl.DataFrame) -> np.ndarray:
