@@ -48,3 +48,33 @@ def test_empty_airfield_table_finds_nothing():
     af = pl.DataFrame({"icao": [], "lat": [], "lon": []}, schema={"icao": pl.String, "lat": pl.Float64, "lon": pl.Float64})
     best, dist = AirfieldIndex(af).nearest(np.array([10.0]), np.array([10.0]), 50.0)
     assert best.tolist() == [-1] and np.isnan(dist[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    centre=st.tuples(st.floats(-85, 85), st.floats(-180, 180)),
+    radius=st.floats(0.5, 300.0),
+    ties=st.booleans(),
+)
+def test_nearest_is_the_brute_force_nearest_with_ties_to_the_first_code(seed, centre, radius, ties):
+    rng = np.random.default_rng(seed)
+    alat = np.clip(centre[0] + rng.normal(0, 3, 120), -89.9, 89.9)
+    alon = (centre[1] + rng.normal(0, 3, 120) + 180) % 360 - 180
+    if ties:  # airfields sharing one position: the first code in sorted order wins
+        alat[60:], alon[60:] = alat[:60], alon[:60]
+    lat = np.clip(centre[0] + rng.normal(0, 3, 40), -89.9, 89.9)
+    lon = (centre[1] + rng.normal(0, 3, 40) + 180) % 360 - 180
+    codes = [f"X{(i * 37) % 120:03d}" for i in range(120)]  # not in table order
+    af = pl.DataFrame({"icao": codes, "lat": alat, "lon": alon})
+    best, dist = AirfieldIndex(af).nearest(lat, lon, radius)
+    d = haversine_km(lat[:, None], lon[:, None], alat[None, :], alon[None, :])
+    for q in range(len(lat)):
+        within = np.flatnonzero(d[q] <= radius)
+        if len(within) == 0:
+            assert best[q] == -1 and np.isnan(dist[q])
+            continue
+        nearest = within[d[q, within] <= d[q, within].min() + 1e-9]
+        expected = min(nearest, key=lambda a: codes[a])
+        assert codes[best[q]] == codes[expected]
+        assert abs(dist[q] - d[q, expected]) < 1e-6

@@ -4,9 +4,9 @@ The airfield table comes from the `airportsdata` package (MIT; ~28,000 ICAO-code
 airports, including military bases such as KRIV March ARB, KNZY NAS North Island, KOFF
 Offutt, RODN Kadena). It is read once per process and cached.
 
-The search is a latitude-band sweep with a 1-degree cell index on (lat cell, lon), done
-with numpy `searchsorted` over all query points at once: no per-point Python loop, no
-extra dependency. Distances are great-circle (haversine) kilometres.
+The search is a latitude-band sweep with a 1-degree cell index on (lat cell, lon): a
+compiled kernel (segment.kernels) binary-searches each query's cells and measures only the
+airfields there. Distances are great-circle (haversine) kilometres.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from isrwatch.geo import EARTH_RADIUS_KM, haversine_km  # noqa: F401 (used by sorties)
+from isrwatch.segment import kernels
 
 KM_PER_DEG_LAT = np.pi * EARTH_RADIUS_KM / 180.0
 
@@ -88,59 +89,26 @@ class AirfieldIndex:
 
         lat, lon, radius_km: arrays of the same length (radius may vary per query).
         """
-        lat = np.asarray(lat, dtype=np.float64)
-        lon = np.asarray(lon, dtype=np.float64)
-        radius = np.broadcast_to(np.asarray(radius_km, dtype=np.float64), lat.shape)
-        empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
-        ok = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(radius) & (radius >= 0)
-        if len(self._key) == 0 or not ok.any():
-            return empty
-        q_all = np.flatnonzero(ok)
-        qlat, qlon, qrad = lat[ok], lon[ok], radius[ok]
-        dlat = qrad / KM_PER_DEG_LAT
-        coslat = np.cos(np.radians(np.minimum(np.abs(qlat) + dlat, 89.9)))
-        dlon = np.minimum(dlat / np.maximum(coslat, 1e-6), 180.0)
-        c_lo = np.floor(qlat - dlat).astype(np.int64)
-        c_hi = np.floor(qlat + dlat).astype(np.int64)
-        qs, starts, counts = [], [], []
-        # A handful of cell rows per query (radius <= a few degrees): a fixed, tiny loop.
-        for k in range(int((c_hi - c_lo).max()) + 1):
-            cell = c_lo + k
-            use = cell <= c_hi
-            lo = np.searchsorted(self._key, cell * 1000.0 + qlon + 360.0 - dlon, "left")
-            hi = np.searchsorted(self._key, cell * 1000.0 + qlon + 360.0 + dlon, "right")
-            n = np.where(use, hi - lo, 0)
-            qs.append(np.arange(len(qlat)))
-            starts.append(lo)
-            counts.append(n)
-        q = np.concatenate(qs)
-        start = np.concatenate(starts)
-        count = np.concatenate(counts)
-        total = int(count.sum())
-        if total == 0:
-            return empty
-        q_rep = np.repeat(q, count)
-        offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-        a = self._ids[np.repeat(start, count) + offsets]
-        d = haversine_km(qlat[q_rep], qlon[q_rep], self.lat[a], self.lon[a])
-        keep = d <= qrad[q_rep]
-        return q_all[q_rep[keep]], a[keep], d[keep]
+        lat = np.ascontiguousarray(lat, dtype=np.float64)
+        lon = np.ascontiguousarray(lon, dtype=np.float64)
+        radius = np.ascontiguousarray(np.broadcast_to(np.asarray(radius_km, dtype=np.float64), lat.shape))
+        # a compiled walk over the few index entries each query's cells hold: counted, then written
+        args = (self._key, self._ids, self.lat, self.lon, lat, lon, radius, KM_PER_DEG_LAT, EARTH_RADIUS_KM)
+        none = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+        total = kernels.airfield_pairs(*args, False, *none)
+        q, a, d = np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total, np.float64)
+        if total:
+            kernels.airfield_pairs(*args, True, q, a, d)
+        return q, a, d
 
     def nearest(self, lat, lon, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest airfield index (-1 when none) and distance km (nan) within radius_km."""
-        n = len(np.asarray(lat))
-        best = np.full(n, -1, dtype=np.int64)
-        dist = np.full(n, np.nan)
-        q, a, d = self.pairs_within(lat, lon, np.full(n, radius_km))
-        if len(q):
-            # sort by (query, distance, icao) so ties pick the same airfield every run
-            order = np.lexsort((self._code_rank[a], d, q))
-            q, a, d = q[order], a[order], d[order]
-            first = np.ones(len(q), dtype=bool)
-            first[1:] = q[1:] != q[:-1]
-            best[q[first]] = a[first]
-            dist[q[first]] = d[first]
-        return best, dist
+        """Nearest airfield index (-1 when none) and distance km (nan) within radius_km; ties
+        in distance go to the first ICAO code, every run."""
+        return kernels.airfield_nearest(
+            self._key, self._ids, self.lat, self.lon, self._code_rank,
+            np.ascontiguousarray(lat, dtype=np.float64), np.ascontiguousarray(lon, dtype=np.float64),
+            float(radius_km), KM_PER_DEG_LAT, EARTH_RADIUS_KM,
+        )
 
 
 @lru_cache(maxsize=4)

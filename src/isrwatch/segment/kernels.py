@@ -314,3 +314,79 @@ def sortie_numbers(first, ground):
             k += 1
         number[i] = 0 if ground[i] else k
     return number
+
+
+# ---- airfield look-ups (segment.airfields.AirfieldIndex) ---------------------------------
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _haversine_km(lat1, lon1, lat2, lon2, radius_km):
+    # the formula of isrwatch.geo.haversine_km, one pair at a time
+    p1 = np.radians(lat1)
+    p2 = np.radians(lat2)
+    dl = np.radians(lon2 - lon1)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    a = min(max(a, 0.0), 1.0)
+    return 2 * radius_km * np.arcsin(np.sqrt(a))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _window(qlat, qrad, km_per_deg_lat):
+    """Latitude cells and longitude half-width (degrees) a search radius spans."""
+    dlat = qrad / km_per_deg_lat
+    coslat = np.cos(np.radians(min(abs(qlat) + dlat, 89.9)))
+    dlon = min(dlat / max(coslat, 1e-6), 180.0)
+    return int(np.floor(qlat - dlat)), int(np.floor(qlat + dlat)), dlon
+
+
+@njit(cache=True, nogil=True)
+def airfield_pairs(key, ids, af_lat, af_lon, qlat, qlon, qrad, km_per_deg_lat, earth_km, fill, q_out, a_out, d_out):
+    """The airfields within qrad km of each query point: index key/ids is sorted by latitude
+    cell * 1000 + longitude + 360 (copies shifted by 360 degrees near the antimeridian).
+    Counts the pairs; with fill, also writes (query, airfield, km) to the out arrays, in query
+    order then key order."""
+    k = 0
+    for q in range(len(qlat)):
+        la, lo, rad = qlat[q], qlon[q], qrad[q]
+        if not (np.isfinite(la) and np.isfinite(lo) and np.isfinite(rad) and rad >= 0):
+            continue
+        c_lo, c_hi, dlon = _window(la, rad, km_per_deg_lat)
+        for cell in range(c_lo, c_hi + 1):
+            j0 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 - dlon, "left")
+            j1 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 + dlon, "right")
+            for j in range(j0, j1):
+                a = ids[j]
+                d = _haversine_km(la, lo, af_lat[a], af_lon[a], earth_km)
+                if d <= rad:
+                    if fill:
+                        q_out[k] = q
+                        a_out[k] = a
+                        d_out[k] = d
+                    k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def airfield_nearest(key, ids, af_lat, af_lon, code_rank, qlat, qlon, radius, km_per_deg_lat, earth_km):
+    """Nearest airfield (-1 when none) and its distance (km, nan) within radius km of each
+    query point; ties in distance go to the lower code_rank."""
+    n = len(qlat)
+    best = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    for q in range(n):
+        la, lo = qlat[q], qlon[q]
+        if not (np.isfinite(la) and np.isfinite(lo) and np.isfinite(radius) and radius >= 0):
+            continue
+        c_lo, c_hi, dlon = _window(la, radius, km_per_deg_lat)
+        for cell in range(c_lo, c_hi + 1):
+            j0 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 - dlon, "left")
+            j1 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 + dlon, "right")
+            for j in range(j0, j1):
+                a = ids[j]
+                d = _haversine_km(la, lo, af_lat[a], af_lon[a], earth_km)
+                if d <= radius and (
+                    best[q] < 0 or d < dist[q] or (d == dist[q] and code_rank[a] < code_rank[best[q]])
+                ):
+                    best[q] = a
+                    dist[q] = d
+    return best, dist
