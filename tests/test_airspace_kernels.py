@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from isrwatch.airspace import _kernels
 from isrwatch.airspace.events import _refined_extreme
-from isrwatch.airspace.geodesy import BoundaryDistance
+from isrwatch.airspace.geodesy import BoundaryDistance, geodesic_km, geodesic_km_fast
+from isrwatch.airspace.index import PolygonIndex
 
 # a ragged region (a star) so nearest boundary stretches compete, and its depth is tens of km
 _ANG = np.linspace(0, 2 * np.pi, 41)[:-1]
@@ -96,3 +97,51 @@ def test_deepest_and_closest_within_50_m_of_brute_force(seed, spread):
                 assert ref - 0.05 - 1e-9 <= dd <= ref + 1e-9
             else:
                 assert abs(dd - ref) < 0.1
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), spread=st.sampled_from([0.01, 0.5, 3.0, 20.0]))
+def test_compiled_distance_equals_tree_and_pyproj(seed, spread):
+    """The compiled exact distance (Vincenty, chord-pruned segments) against the STRtree + pyproj
+    path, with the same reach; and its nearest point lies at that distance (pyproj)."""
+    rng = np.random.default_rng(seed)
+    lon, lat = _points(rng, 200, spread=spread)
+    lon = np.clip(lon, -180, 180)
+    lat = np.clip(lat, -89, 89)
+    ub = BD.bound_km(lon, lat)
+    d0, x0, y0 = BD._distance_tree(lon, lat, ub, hint_exact=True)
+    d1, x1, y1 = BD.distance(lon, lat, hint_km=ub, hint_exact=True)
+    np.testing.assert_allclose(d1, d0, rtol=0, atol=1e-6)
+    assert np.all(d1 <= ub + 0.01)  # the cell's boundary point is found in a projection: to metres
+    back = geodesic_km(lon, lat, x1, y1)
+    np.testing.assert_allclose(back, d1, rtol=0, atol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_compiled_geodesic_equals_pyproj(seed):
+    rng = np.random.default_rng(seed)
+    n = 500
+    lon1, lat1 = rng.uniform(-180, 180, n), rng.uniform(-89.9, 89.9, n)
+    far = rng.random(n) < 0.5
+    lon2 = np.where(far, rng.uniform(-180, 180, n), lon1 + rng.normal(0, 0.5, n))
+    lat2 = np.where(far, rng.uniform(-89.9, 89.9, n), np.clip(lat1 + rng.normal(0, 0.5, n), -90, 90))
+    lon2[:3] = lon1[:3]  # coincident points
+    lat2[:3] = lat1[:3]
+    lon2[3], lat2[3] = lon1[3] + 180.0, -lat1[3]  # antipodal: pyproj takes over
+    np.testing.assert_allclose(geodesic_km_fast(lon1, lat1, lon2, lat2), geodesic_km(lon1, lat1, lon2, lat2), rtol=0, atol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_compiled_grid_equals_exact_containment(seed):
+    """The index's compiled cell look-up answers as shapely does, also for invalid positions."""
+    rng = np.random.default_rng(seed)
+    idx = PolygonIndex([STAR, shapely.box(9.0, 45.5, 9.6, 46.2)], priority=[2.0, 1.0])
+    lon, lat = _points(rng, 3000, spread=2.0)
+    lon[:5] = [np.nan, 200.0, 8.0, 8.0, 180.0]
+    lat[:5] = [46.0, 46.0, np.nan, -95.0, 90.0]
+    loc = idx.locate(lon, lat)
+    want = np.where(shapely.contains_xy(shapely.box(9.0, 45.5, 9.6, 46.2), lon, lat), 1,
+                    np.where(shapely.contains_xy(STAR, lon, lat), 0, -1))
+    assert loc.tolist() == want.tolist()

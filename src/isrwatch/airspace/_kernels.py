@@ -249,3 +249,246 @@ def open_by_estimate(group, lon, lat, slots, cbx, cby, cbd, radius_km, rcell, es
         out[m] = i
         m += 1
     return out[:m]
+
+
+# --- exact distance to a boundary -------------------------------------------------------------
+# WGS84
+_A = 6378.137  # km
+_F = 1.0 / 298.257223563
+_B = _A * (1.0 - _F)
+_E2 = _F * (2.0 - _F)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def ecef(lon_deg, lat_deg):
+    """Earth-centred coordinates (km) of a point on the WGS84 ellipsoid."""
+    la = math.radians(lat_deg)
+    lo = math.radians(lon_deg)
+    s = math.sin(la)
+    c = math.cos(la)
+    nn = _A / math.sqrt(1.0 - _E2 * s * s)
+    return nn * c * math.cos(lo), nn * c * math.sin(lo), nn * (1.0 - _E2) * s
+
+
+@numba.njit(cache=True, nogil=True)
+def ecef_all(lon, lat):
+    n = len(lon)
+    out = np.empty((n, 3))
+    for i in range(n):
+        x, y, z = ecef(lon[i], lat[i])
+        out[i, 0] = x
+        out[i, 1] = y
+        out[i, 2] = z
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def reduced_lat(lat_deg):
+    """(sin, cos) of the reduced latitude (Vincenty's U)."""
+    u = math.atan((1.0 - _F) * math.tan(math.radians(lat_deg)))
+    return math.sin(u), math.cos(u)
+
+
+@numba.njit(cache=True, nogil=True)
+def vincenty(lon1, sin_u1, cos_u1, lon2, sin_u2, cos_u2):
+    """(geodesic km, azimuth at point 1 in radians) on WGS84 by Vincenty's inverse formula
+    (good to well under a metre); NaN where it does not converge (nearly antipodal points)."""
+    big_l = math.radians(lon2 - lon1)
+    big_l = (big_l + math.pi) % (2.0 * math.pi) - math.pi
+    lam = big_l
+    sin_sig = 0.0
+    cos_sig = 1.0
+    sig = 0.0
+    cos2a = 1.0
+    cos2sm = 0.0
+    sin_lam = 0.0
+    cos_lam = 1.0
+    ok = False
+    for _ in range(100):
+        sin_lam = math.sin(lam)
+        cos_lam = math.cos(lam)
+        t1 = cos_u2 * sin_lam
+        t2 = cos_u1 * sin_u2 - sin_u1 * cos_u2 * cos_lam
+        sin_sig = math.sqrt(t1 * t1 + t2 * t2)
+        if sin_sig == 0.0:
+            return 0.0, 0.0
+        cos_sig = sin_u1 * sin_u2 + cos_u1 * cos_u2 * cos_lam
+        sig = math.atan2(sin_sig, cos_sig)
+        sin_a = cos_u1 * cos_u2 * sin_lam / sin_sig
+        cos2a = 1.0 - sin_a * sin_a
+        cos2sm = cos_sig - 2.0 * sin_u1 * sin_u2 / cos2a if cos2a != 0.0 else 0.0
+        c = _F / 16.0 * cos2a * (4.0 + _F * (4.0 - 3.0 * cos2a))
+        prev = lam
+        lam = big_l + (1.0 - c) * _F * sin_a * (sig + c * sin_sig * (cos2sm + c * cos_sig * (-1.0 + 2.0 * cos2sm * cos2sm)))
+        if abs(lam - prev) < 1e-13:
+            ok = True
+            break
+    if not ok:
+        return np.nan, np.nan
+    u2 = cos2a * (_A * _A - _B * _B) / (_B * _B)
+    aa = 1.0 + u2 / 16384.0 * (4096.0 + u2 * (-768.0 + u2 * (320.0 - 175.0 * u2)))
+    bb = u2 / 1024.0 * (256.0 + u2 * (-128.0 + u2 * (74.0 - 47.0 * u2)))
+    dsig = bb * sin_sig * (cos2sm + bb / 4.0 * (cos_sig * (-1.0 + 2.0 * cos2sm * cos2sm)
+                                                - bb / 6.0 * cos2sm * (-3.0 + 4.0 * sin_sig * sin_sig) * (-3.0 + 4.0 * cos2sm * cos2sm)))
+    s = _B * aa * (sig - dsig)
+    az = math.atan2(cos_u2 * sin_lam, cos_u1 * sin_u2 - sin_u1 * cos_u2 * cos_lam)
+    return s, az
+
+
+@numba.njit(cache=True, nogil=True)
+def geodesic_pairs(lon1, lat1, lon2, lat2):
+    """Geodesic km between point pairs (Vincenty); NaN where it does not converge."""
+    n = len(lon1)
+    out = np.empty(n)
+    for i in range(n):
+        s1, c1 = reduced_lat(lat1[i])
+        s2, c2 = reduced_lat(lat2[i])
+        out[i] = vincenty(lon1[i], s1, c1, lon2[i], s2, c2)[0]
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _seg3d(px, py, pz, ax, ay, az, bx, by, bz):
+    """Straight-line (chord) distance from p to the 3-D segment a-b."""
+    vx = bx - ax
+    vy = by - ay
+    vz = bz - az
+    wx = px - ax
+    wy = py - ay
+    wz = pz - az
+    vv = vx * vx + vy * vy + vz * vz
+    t = 0.0
+    if vv > 0.0:
+        t = min(max((wx * vx + wy * vy + wz * vz) / vv, 0.0), 1.0)
+    dx = wx - t * vx
+    dy = wy - t * vy
+    dz = wz - t * vz
+    return math.sqrt(dx * dx + dy * dy + dz * dz)
+
+
+@numba.njit(cache=True, nogil=True)
+def boundary_distance(lon, lat, reach, vlon, vsin, vcos, vxyz, v1, v2, blk_c, blk_r, sup_c, sup_r, per_blk, per_sup, slack):
+    """Geodesic km from each point to a boundary of short segments (v1 -> v2 vertex ids), and the
+    azimuth (radians) from the point to the nearest point, looking no farther than reach.
+
+    Each segment is measured as in the point's own azimuthal-equidistant frame: geodesic distance
+    and azimuth to both ends (Vincenty), nearest point of the straight segment between them. The
+    straight 3-D chord to a segment never exceeds the geodesic distance to it (less slack, which
+    covers the segment's bulge over its chord), so segments, blocks of per_blk segments and
+    superblocks of per_sup blocks (bounding spheres blk_c/blk_r, sup_c/sup_r) farther than the
+    best distance so far by chord are skipped, and segments are measured nearest chord first.
+    Returns (km, azimuth, ok): inf where nothing lies within reach, ok False where a geodesic did
+    not converge (the caller measures those points another way)."""
+    n = len(lon)
+    nseg = len(v1)
+    out = np.full(n, np.inf)
+    azo = np.full(n, np.nan)
+    ok = np.ones(n, dtype=np.bool_)
+    cid = np.empty(nseg, dtype=np.int64)
+    clb = np.empty(nseg)
+    nsup = len(sup_r)
+    nblk = len(blk_r)
+    for i in range(n):
+        px, py, pz = ecef(lon[i], lat[i])
+        su, cu = reduced_lat(lat[i])
+        best = reach[i]
+        m = 0
+        for s in range(nsup):
+            dx = px - sup_c[s, 0]
+            dy = py - sup_c[s, 1]
+            dz = pz - sup_c[s, 2]
+            if math.sqrt(dx * dx + dy * dy + dz * dz) - sup_r[s] > best:
+                continue
+            for b in range(s * per_sup, min((s + 1) * per_sup, nblk)):
+                dx = px - blk_c[b, 0]
+                dy = py - blk_c[b, 1]
+                dz = pz - blk_c[b, 2]
+                if math.sqrt(dx * dx + dy * dy + dz * dz) - blk_r[b] > best:
+                    continue
+                for k in range(b * per_blk, min((b + 1) * per_blk, nseg)):
+                    a = v1[k]
+                    c = v2[k]
+                    lb = _seg3d(px, py, pz, vxyz[a, 0], vxyz[a, 1], vxyz[a, 2], vxyz[c, 0], vxyz[c, 1], vxyz[c, 2]) - slack
+                    if lb <= best:
+                        cid[m] = k
+                        clb[m] = lb
+                        m += 1
+        if m == 0:
+            continue
+        order = np.argsort(clb[:m])
+        last_v = -1
+        last_s = 0.0
+        last_a = 0.0
+        found = np.inf
+        faz = np.nan
+        for j in range(m):
+            k = cid[order[j]]
+            if clb[order[j]] > found:
+                break
+            a = v1[k]
+            c = v2[k]
+            if a == last_v:
+                s1, a1 = last_s, last_a
+            else:
+                s1, a1 = vincenty(lon[i], su, cu, vlon[a], vsin[a], vcos[a])
+            s2, a2 = vincenty(lon[i], su, cu, vlon[c], vsin[c], vcos[c])
+            last_v, last_s, last_a = c, s2, a2
+            if math.isnan(s1) or math.isnan(s2):
+                ok[i] = False
+                break
+            ax = s1 * math.sin(a1)
+            ay = s1 * math.cos(a1)
+            bx = s2 * math.sin(a2)
+            by = s2 * math.cos(a2)
+            vx = bx - ax
+            vy = by - ay
+            vv = vx * vx + vy * vy
+            t = 0.0
+            if vv > 0.0:
+                t = min(max(-(ax * vx + ay * vy) / vv, 0.0), 1.0)
+            qx = ax + t * vx
+            qy = ay + t * vy
+            d = math.sqrt(qx * qx + qy * qy)
+            if d < found:
+                found = d
+                faz = math.atan2(qx, qy)
+        out[i] = found
+        azo[i] = faz
+    return out, azo, ok
+
+
+# --- the point index's grid (index.PolygonIndex) ------------------------------------------------
+@numba.njit(cache=True, nogil=True)
+def grid_cells(lon, lat, coarse, block, fine, nfine, nx, ny, unknown, mixed, outside, cid, key, state):
+    """PolygonIndex.cells in one pass: coarse cell id, cell key (fine cells numbered after the
+    nx * ny coarse ones) and state per point; returns how many points fall in coarse cells not
+    built yet (state `unknown`; the caller builds them and runs this again)."""
+    n = len(lon)
+    nc = nx * ny
+    todo = 0
+    for i in range(n):
+        x = lon[i]
+        y = lat[i]
+        ok = math.isfinite(x) and math.isfinite(y) and abs(y) <= 90.0 and abs(x) <= 180.0
+        if not ok:
+            x = 0.0
+            y = 0.0
+        x += 180.0
+        y += 90.0
+        ix = min(int(x), nx - 1)
+        iy = min(int(y), ny - 1)
+        c = iy * nx + ix
+        st = coarse[c]
+        k = c
+        if st == unknown:
+            todo += 1
+        elif st == mixed:
+            fx = min(int((x - ix) * nfine), nfine - 1)
+            fy = min(int((y - iy) * nfine), nfine - 1)
+            f = block[c] * (nfine * nfine) + fy * nfine + fx
+            k = nc + f
+            st = fine[f]
+        cid[i] = c
+        key[i] = k
+        state[i] = st if ok else outside
+    return todo

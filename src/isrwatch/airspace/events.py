@@ -39,7 +39,7 @@ import shapely
 from isrwatch import schema
 from isrwatch.airspace.catalog import Region, get_region
 from isrwatch.airspace.classify import land_index, region_index
-from isrwatch.airspace.geodesy import BoundaryDistance, geodesic_km
+from isrwatch.airspace.geodesy import BoundaryDistance, geodesic_km_fast
 
 BISECT_STEPS = 24
 REFINE_TOP_K = 4  # positions per entry / flight whose exact geodesic distance is computed
@@ -228,7 +228,7 @@ def _shared_bound(group, pts, cand, bx, by, lon, lat) -> np.ndarray:
     ci = np.repeat(first - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
     out = np.full(len(pts), np.inf)
     if len(pi):
-        np.minimum.at(out, pi, geodesic_km(lon[pts[pi]], lat[pts[pi]], bx[ci], by[ci]))
+        np.minimum.at(out, pi, geodesic_km_fast(lon[pts[pi]], lat[pts[pi]], bx[ci], by[ci]))
     return out
 
 

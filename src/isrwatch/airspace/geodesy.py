@@ -32,6 +32,9 @@ MAX_CACHED_CELLS = 4_000_000
 # great-circle km from a cell's centre to its farthest corner, rounded up (the half diagonal of a
 # CELL_DEG square at the equator is 1.2286 km on the mean-radius sphere; cells shrink poleward)
 CELL_REACH_KM = 1.25
+PER_BLOCK = 16  # boundary segments per bounding sphere of the compiled distance
+PER_SUPER = 16  # blocks per superblock
+CHORD_SLACK_KM = 0.01  # how far a segment's points can lie from its 3-D chord (2 km segments: < 1 m)
 
 
 def aeqd(lon0: float, lat0: float) -> tuple[pyproj.Transformer, pyproj.Transformer]:
@@ -58,6 +61,19 @@ def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
         return np.empty(a.shape)
     _, _, d = GEOD.inv(a.ravel().copy(), b.ravel().copy(), c.ravel().copy(), e.ravel().copy())
     return np.asarray(d).reshape(a.shape) / 1000.0
+
+
+def geodesic_km_fast(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """geodesic_km for 1-d arrays through the compiled Vincenty formula (same values to well under
+    a metre; pyproj where it does not converge)."""
+    from isrwatch.airspace import _kernels
+
+    a, b, c, e = (np.ascontiguousarray(v, dtype=np.float64) for v in (lon1, lat1, lon2, lat2))
+    d = _kernels.geodesic_pairs(a, b, c, e)
+    bad = np.isnan(d)
+    if bad.any():
+        d[bad] = geodesic_km(a[bad], b[bad], c[bad], e[bad])
+    return d
 
 
 def _polygonal(geom):
@@ -156,6 +172,7 @@ class BoundaryDistance:
         self._cbx = np.empty(0)  # per cached cell: nearest boundary point (NaN: not computed yet)
         self._cby = np.empty(0)
         self._cbd = np.empty(0)  # per cached cell: great-circle km from its centre to that point
+        self._kidx = None  # arrays of the compiled distance, see _kernel_index
 
     @locked
     def crossings(self, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
@@ -363,7 +380,7 @@ class BoundaryDistance:
         if self.empty or len(lon) == 0:
             return np.full(len(lon), np.inf)
         bx, by = self._cell_points(lon, lat)
-        return geodesic_km(lon, lat, bx, by)
+        return geodesic_km_fast(lon, lat, bx, by)
 
     @locked
     def distance(self, lon, lat, hint_km=None, *, hint_exact: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -380,9 +397,64 @@ class BoundaryDistance:
             nan = np.full(n, np.nan)
             return np.full(n, np.inf), nan, nan.copy()
         if hint_km is not None:
+            h = np.asarray(hint_km, float)
+            reach = h + 0.01 if hint_exact else h * 1.006 + 0.05
+            return self._distance_compiled(lon, lat, reach)
+        return self._distance_tree(lon, lat, None, hint_exact=hint_exact)
+
+    def _kernel_index(self):
+        """Arrays for _kernels.boundary_distance, built on first use: per vertex its longitude,
+        reduced latitude and Earth-centred position; segments in boundary order (neighbours are
+        near each other), grouped into blocks and superblocks with bounding spheres."""
+        if self._kidx is None:
+            from isrwatch.airspace import _kernels
+
+            vxyz = _kernels.ecef_all(self._vx, self._vy)
+            u = np.arctan((1.0 - 1.0 / 298.257223563) * np.tan(np.radians(self._vy)))
+            ends = np.stack([vxyz[self.v1], vxyz[self.v2]], axis=1)  # segment, end, xyz
+
+            def spheres(pts_per_group):  # list of (m, 3) arrays -> centres, radii
+                c = np.array([p.mean(axis=0) for p in pts_per_group])
+                r = np.array([np.sqrt(((p - cc) ** 2).sum(axis=1)).max() for p, cc in zip(pts_per_group, c)])
+                return c, r + 0.01  # + a segment's bulge over its chord, generously
+
+            nseg = len(self.v1)
+            blocks = [ends[k : k + PER_BLOCK].reshape(-1, 3) for k in range(0, nseg, PER_BLOCK)]
+            bc, br = spheres(blocks)
+            sup = [np.concatenate(blocks[k : k + PER_SUPER]) for k in range(0, len(blocks), PER_SUPER)]
+            sc, sr = spheres(sup)
+            self._kidx = (self._vx, np.sin(u), np.cos(u), vxyz, self.v1.astype(np.int64), self.v2.astype(np.int64), bc, br, sc, sr)
+        return self._kidx
+
+    def _distance_compiled(self, lon, lat, reach):
+        from isrwatch.airspace import _kernels
+
+        vlon, vsin, vcos, vxyz, v1, v2, bc, br, sc, sr = self._kernel_index()
+        lon = np.ascontiguousarray(lon, dtype=np.float64)
+        lat = np.ascontiguousarray(lat, dtype=np.float64)
+        d, az, ok = _kernels.boundary_distance(lon, lat, np.ascontiguousarray(reach, dtype=np.float64), vlon, vsin, vcos,
+                                               vxyz, v1, v2, bc, br, sc, sr, PER_BLOCK, PER_SUPER, CHORD_SLACK_KM)
+        blon = np.full(len(lon), np.nan)
+        blat = np.full(len(lon), np.nan)
+        if not ok.all():  # nearly antipodal to some vertex: pyproj's geodesics instead
+            bad = np.flatnonzero(~ok)
+            d[bad], blon[bad], blat[bad] = self._distance_tree(lon[bad], lat[bad], reach[bad], hint_exact=True, widen=False)
+        good = np.flatnonzero(ok & np.isfinite(d))
+        if len(good):
+            # the nearest point back to lon/lat from its azimuth and distance in the point's frame
+            elon, elat, _ = GEOD.fwd(lon[good], lat[good], np.degrees(az[good]), d[good] * 1000.0)
+            blon[good] = elon
+            blat[good] = elat
+        return d, blon, blat
+
+    def _distance_tree(self, lon, lat, hint_km, *, hint_exact: bool, widen: bool = True):
+        """distance() through the tile frames' STRtrees and pyproj's geodesics (the reference
+        the compiled path is tested against; also its fallback)."""
+        n = len(lon)
+        if hint_km is not None:
             px, py, inv, trees = self._project(lon, lat)
             h = np.asarray(hint_km, float)
-            reach = (h + 0.01 if hint_exact else h * 1.006 + 0.05) * 1000.0
+            reach = (h + 0.01 if hint_exact and widen else h) * 1000.0
         else:
             d0, px, py, inv, trees = self._approx(lon, lat)
             # candidate segments: all those the tile projection's scale error could make the

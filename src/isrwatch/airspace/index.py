@@ -135,38 +135,35 @@ class PolygonIndex:
         self._fine = np.concatenate([self._fine, fine])
 
     # -- queries --------------------------------------------------------------------------------
+    def _cells(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(coarse cell id, cell key, state) per point, building cells on demand; the key numbers
+        fine cells after the NX * NY coarse ones (one compiled pass, see _kernels.grid_cells)."""
+        from isrwatch.airspace import _kernels
+
+        lon = np.ascontiguousarray(lon, dtype=np.float64)
+        lat = np.ascontiguousarray(lat, dtype=np.float64)
+        n = len(lon)
+        cid = np.empty(n, dtype=np.int64)
+        key = np.empty(n, dtype=np.int64)
+        state = np.empty(n, dtype=np.int32)
+        args = (FINE, NX, NY, _UNKNOWN, _MIXED, _OUTSIDE, cid, key, state)
+        if _kernels.grid_cells(lon, lat, self._coarse, self._block, self._fine, *args):
+            self._build(cid[state == _UNKNOWN])
+            _kernels.grid_cells(lon, lat, self._coarse, self._block, self._fine, *args)
+        return cid, key, state
+
     @locked
     def cells(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(coarse cell id, fine cell global id or -1, state) per point; builds cells on demand."""
-        lon = np.asarray(lon, dtype=float)
-        lat = np.asarray(lat, dtype=float)
-        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-        x = np.where(ok, lon, 0.0) + 180.0
-        y = np.where(ok, lat, 0.0) + 90.0
-        ix = np.minimum(x.astype(np.int64), NX - 1)
-        iy = np.minimum(y.astype(np.int64), NY - 1)
-        cid = iy * NX + ix
-        state = self._coarse[cid]
-        if (state == _UNKNOWN).any():
-            self._build(cid[state == _UNKNOWN])
-            state = self._coarse[cid]
-        fid = np.full(len(cid), -1, dtype=np.int64)
-        mixed = state == _MIXED
-        if mixed.any():
-            fxi = np.minimum(((x[mixed] - ix[mixed]) * FINE).astype(np.int64), FINE - 1)
-            fyi = np.minimum(((y[mixed] - iy[mixed]) * FINE).astype(np.int64), FINE - 1)
-            fid[mixed] = self._block[cid[mixed]].astype(np.int64) * (FINE * FINE) + fyi * FINE + fxi
-            state = state.copy()
-            state[mixed] = self._fine[fid[mixed]]
-        state = np.where(ok, state, _OUTSIDE).astype(np.int32)
-        return cid, fid, state
+        cid, key, state = self._cells(lon, lat)
+        return cid, np.where(key >= NX * NY, key - NX * NY, -1), state
 
     @locked
     def locate(self, lon, lat) -> np.ndarray:
         """Index of the containing polygon per point (-1 where none; NaN positions give -1)."""
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
-        cid, _, state = self.cells(lon, lat)
+        cid, _, state = self._cells(lon, lat)
         return self._locate(lon, lat, cid, state)
 
     @locked
@@ -174,8 +171,7 @@ class PolygonIndex:
         """(inside, cell key, cell wholly outside) per point in one pass; see surely_outside."""
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
-        cid, fid, state = self.cells(lon, lat)
-        key = np.where(fid >= 0, NX * NY + fid, cid)
+        cid, key, state = self._cells(lon, lat)
         return self._locate(lon, lat, cid, state) >= 0, key, state == _OUTSIDE
 
     def _locate(self, lon, lat, cid, state) -> np.ndarray:
@@ -207,8 +203,7 @@ class PolygonIndex:
     def surely_outside(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """(cell key, outside-flag) per point: points sharing a key whose cell lies wholly outside
         every polygon are joined by segments that cannot touch any polygon (the cell is convex)."""
-        cid, fid, state = self.cells(lon, lat)
-        key = np.where(fid >= 0, NX * NY + fid, cid)
+        _, key, state = self._cells(lon, lat)
         return key, state == _OUTSIDE
 
     @locked
@@ -232,7 +227,7 @@ class PolygonIndex:
         if len(k):
             xs = np.concatenate([x0[k], x1[k], x0[k], x1[k]])
             ys = np.concatenate([y0[k], y1[k], y1[k], y0[k]])
-            st = self.cells(xs, ys)[2].reshape(4, len(k))
+            st = self._cells(xs, ys)[2].reshape(4, len(k))
             out[k] = ~(st == _OUTSIDE).all(axis=0)
         return out
 
