@@ -145,3 +145,22 @@ def test_compiled_grid_equals_exact_containment(seed):
     want = np.where(shapely.contains_xy(shapely.box(9.0, 45.5, 9.6, 46.2), lon, lat), 1,
                     np.where(shapely.contains_xy(STAR, lon, lat), 0, -1))
     assert loc.tolist() == want.tolist()
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([0.01, 0.3, 3.0]))
+def test_compiled_crossings_equal_strtree(seed, scale):
+    """Crossings of straight segments with the boundary: compiled boxes vs STRtree + shapely,
+    including segments that end exactly on a boundary vertex or run along an edge."""
+    rng = np.random.default_rng(seed)
+    n = 2000
+    x0, y0 = _points(rng, n)
+    x1, y1 = x0 + rng.normal(0, scale, n), y0 + rng.normal(0, scale, n)
+    k = rng.integers(0, len(BD.x1), 20)
+    x1[:20], y1[:20] = BD.x1[k], BD.y1[k]  # ending on a vertex
+    x0[20:40], y0[20:40], x1[20:40], y1[20:40] = BD.x1[k], BD.y1[k], BD.x2[k], BD.y2[k]  # along an edge
+    lo, hi = BD.crossings(x0, y0, x1, y1)
+    lo_t, hi_t = BD._crossings_tree(x0, y0, x1, y1)
+    assert np.array_equal(np.isnan(lo), np.isnan(lo_t)) and np.array_equal(np.isnan(hi), np.isnan(hi_t))
+    np.testing.assert_allclose(lo, lo_t, atol=1e-12)
+    np.testing.assert_allclose(hi, hi_t, atol=1e-12)

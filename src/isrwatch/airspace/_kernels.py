@@ -492,3 +492,67 @@ def grid_cells(lon, lat, coarse, block, fine, nfine, nx, ny, unknown, mixed, out
         key[i] = k
         state[i] = st if ok else outside
     return todo
+
+
+# --- crossings of straight lon/lat segments with a boundary -----------------------------------
+@numba.njit(cache=True, nogil=True, inline="always")
+def _orient(ax, ay, bx, by, cx, cy):
+    v = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+    return 1 if v > 0.0 else (-1 if v < 0.0 else 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def segment_crossings(x0, y0, x1, y1, bx1, by1, bx2, by2, box, blk_box, sup_box, per_blk, per_sup, lo, hi):
+    """(first, last) fraction along each segment x0,y0 -> x1,y1 where it meets a boundary segment
+    (bx1, by1 -> bx2, by2), into lo / hi (NaN where none). Boundary segments are found through
+    the bounding boxes (xmin, ymin, xmax, ymax) of each segment, of blocks of per_blk segments and
+    of superblocks of per_sup blocks; segments that touch or cross count, as for shapely's
+    intersects; the fraction is that of the two lines' intersection (none where parallel)."""
+    nsup = len(sup_box)
+    nblk = len(blk_box)
+    nseg = len(bx1)
+    for i in range(len(x0)):
+        px = x0[i]
+        py = y0[i]
+        qx = x1[i]
+        qy = y1[i]
+        xmin = min(px, qx)
+        xmax = max(px, qx)
+        ymin = min(py, qy)
+        ymax = max(py, qy)
+        rx = qx - px
+        ry = qy - py
+        f_lo = np.nan
+        f_hi = np.nan
+        for s in range(nsup):
+            if sup_box[s, 0] > xmax or sup_box[s, 2] < xmin or sup_box[s, 1] > ymax or sup_box[s, 3] < ymin:
+                continue
+            for b in range(s * per_sup, min((s + 1) * per_sup, nblk)):
+                if blk_box[b, 0] > xmax or blk_box[b, 2] < xmin or blk_box[b, 1] > ymax or blk_box[b, 3] < ymin:
+                    continue
+                for k in range(b * per_blk, min((b + 1) * per_blk, nseg)):
+                    if box[k, 0] > xmax or box[k, 2] < xmin or box[k, 1] > ymax or box[k, 3] < ymin:
+                        continue
+                    ax = bx1[k]
+                    ay = by1[k]
+                    cx = bx2[k]
+                    cy = by2[k]
+                    o1 = _orient(px, py, qx, qy, ax, ay)
+                    o2 = _orient(px, py, qx, qy, cx, cy)
+                    o3 = _orient(ax, ay, cx, cy, px, py)
+                    o4 = _orient(ax, ay, cx, cy, qx, qy)
+                    if o1 * o2 > 0 or o3 * o4 > 0:
+                        continue  # (collinear pairs with overlapping boxes touch: kept, as shapely does)
+                    sx = cx - ax
+                    sy = cy - ay
+                    den = rx * sy - ry * sx
+                    if not abs(den) > 1e-18:
+                        continue  # parallel: no single crossing point
+                    t = ((ax - px) * sy - (ay - py) * sx) / den
+                    t = min(max(t, 0.0), 1.0)
+                    if not (f_lo <= t):
+                        f_lo = t
+                    if not (f_hi >= t):
+                        f_hi = t
+        lo[i] = f_lo
+        hi[i] = f_hi

@@ -157,7 +157,7 @@ class BoundaryDistance:
         lines = [p for p in parts if p.geom_type not in ("Polygon", "MultiPolygon")]
         pieces = [shapely.boundary(p) for p in polys] + lines
         boundary = shapely.union_all(pieces) if pieces else shapely.LineString()
-        self.x1, self.y1, self.x2, self.y2 = _segments(boundary)
+        self.x1, self.y1, self.x2, self.y2 = (np.ascontiguousarray(v) for v in _segments(boundary))
         self.empty = len(self.x1) == 0
         # vertex ids of the segment ends (shared between neighbouring segments)
         ends = np.concatenate([np.column_stack([self.x1, self.y1]), np.column_stack([self.x2, self.y2])])
@@ -173,11 +173,39 @@ class BoundaryDistance:
         self._cby = np.empty(0)
         self._cbd = np.empty(0)  # per cached cell: great-circle km from its centre to that point
         self._kidx = None  # arrays of the compiled distance, see _kernel_index
+        self._boxes = None  # bounding boxes of the compiled crossings, see crossings
 
     @locked
     def crossings(self, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
         """(first, last) fraction along each lon/lat segment where it crosses the boundary
-        (NaN where it does not), from exact segment-segment intersections."""
+        (NaN where it does not), from exact segment-segment intersections (a compiled pass over
+        bounding boxes; _crossings_tree is the STRtree version it is tested against)."""
+        from isrwatch.airspace import _kernels
+
+        n = len(x0)
+        lo = np.full(n, np.nan)
+        hi = np.full(n, np.nan)
+        if self.empty or n == 0:
+            return lo, hi
+        if self._boxes is None:
+            box = np.column_stack([np.minimum(self.x1, self.x2), np.minimum(self.y1, self.y2),
+                                   np.maximum(self.x1, self.x2), np.maximum(self.y1, self.y2)])
+
+            def merge(b, per):  # boxes of consecutive groups of `per` boxes
+                starts = np.arange(0, len(b), per)
+                return np.column_stack([np.minimum.reduceat(b[:, 0], starts), np.minimum.reduceat(b[:, 1], starts),
+                                        np.maximum.reduceat(b[:, 2], starts), np.maximum.reduceat(b[:, 3], starts)])
+
+            blk = merge(box, PER_BLOCK)
+            self._boxes = (box, blk, merge(blk, PER_SUPER))
+        box, blk, sup = self._boxes
+        c = [np.ascontiguousarray(v, dtype=np.float64) for v in (x0, y0, x1, y1)]
+        _kernels.segment_crossings(*c, self.x1, self.y1, self.x2, self.y2, box, blk, sup, PER_BLOCK, PER_SUPER, lo, hi)
+        return lo, hi
+
+    @locked
+    def _crossings_tree(self, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
+        """crossings() through an STRtree and shapely's intersects (the reference)."""
         n = len(x0)
         lo = np.full(n, np.nan)
         hi = np.full(n, np.nan)
