@@ -185,24 +185,12 @@ def max_fresh_gap(t_us, same, moved, in_sortie, first, last):
 
 
 @njit(cache=True, nogil=True)
-def ground_seed(on_ground, gs, max_ground_gs, slow_gs):
-    """Rows flagged on the ground and not faster than max_ground_gs (faster: a flag glitch),
-    and the rows not flagged and slower than slow_gs (candidates for low-and-slow or deck)."""
-    n = len(on_ground)
-    ground = np.empty(n, dtype=np.bool_)
-    n_cand = 0
-    for i in range(n):
-        g = on_ground[i] and not (gs[i] > max_ground_gs)
-        ground[i] = g
-        if not on_ground[i] and gs[i] < slow_gs:
-            n_cand += 1
-    cand = np.empty(n_cand, dtype=np.int64)
-    k = 0
-    for i in range(n):
-        if not on_ground[i] and gs[i] < slow_gs:
-            cand[k] = i
-            k += 1
-    return ground, cand
+def all_finite(lat, lon):
+    """Every latitude and longitude is finite."""
+    for i in range(len(lat)):
+        if not (np.isfinite(lat[i]) and np.isfinite(lon[i])):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)

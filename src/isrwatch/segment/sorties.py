@@ -34,6 +34,8 @@ with whole-column comparisons. Airfield look-ups go through a numpy index
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 import numpy as np
@@ -387,9 +389,13 @@ def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.nda
     airfield, or a deck -- with flag noise and garbage rows smoothed out."""
     # the trusted ground flags, and the candidates for low-and-slow or deck: few rows,
     # filtered step by step
-    ground, cand = kernels.ground_seed(
-        r.flag("on_ground"), r.gs(), rules.on_ground_max_gs_kt, max(rules.slow_gs_kt, rules.deck_gs_kt)
-    )
+    og = pl.col("on_ground").fill_null(False)
+    slow = ~og & (pl.col("gs") < max(rules.slow_gs_kt, rules.deck_gs_kt))  # null gs: not slow
+    rows = r.df.select(og.arg_true().implode().alias("og"), slow.arg_true().implode().alias("slow"))
+    og_rows, cand = (rows[name][0].to_numpy().astype(np.int64) for name in ("og", "slow"))
+    ground = np.zeros(r.n, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        ground[og_rows[~(r.gs(og_rows) > rules.on_ground_max_gs_kt)]] = True
     with np.errstate(invalid="ignore"):
         a, g = r.alt(cand), r.gs(cand)
         cand = cand[
@@ -594,7 +600,7 @@ def assign_sorties(
     index = airfield_index(airfields)
     # rows without a position are kept but belong to no sortie and decide nothing
     valid = _has_position(df)
-    all_valid = bool(valid.all())
+    all_valid = valid is None
     dv = df if all_valid else df.filter(pl.Series(valid))
     run, t_us = (run, t_us) if all_valid else (None, None)
     if dv.height == 0:
@@ -602,6 +608,60 @@ def assign_sorties(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
+    cut = _halfway_aircraft(run) if all_valid and dv.height >= _PARALLEL_MIN_ROWS and _CPUS > 1 else 0
+    if cut:
+        # every rule looks within one aircraft: the two halves, split between aircraft, are
+        # decided side by side (the kernels and Polars release the GIL) with the same result
+        def half(sl: slice) -> tuple[pl.Series, pl.Series]:
+            return _gather_ids(*_sortie_rows(dv[sl], run[sl], t_us[sl], index, rules))
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first_half = pool.submit(half, slice(0, cut))
+            second = half(slice(cut, None))
+            first = first_half.result()
+        return df.with_columns(pl.concat([first[0], second[0]]), pl.concat([first[1], second[1]]))
+    ids, pick, reason = _sortie_rows(dv, run, t_us, index, rules)
+    if not all_valid:  # back onto every row, position-less rows in no sortie
+        full_pick = np.zeros(df.height, dtype=pick.dtype)
+        full_reason = np.zeros(df.height, dtype=reason.dtype)
+        full_pick[valid] = pick
+        full_reason[valid] = reason
+        pick, reason = full_pick, full_reason
+    return df.with_columns(*_gather_ids(ids, pick, reason))
+
+
+# assign_sorties splits a table this long between two threads (below it, the second thread
+# costs more than it saves)
+_PARALLEL_MIN_ROWS = 100_000
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _halfway_aircraft(run: np.ndarray | None) -> int:
+    """The first row of the aircraft that holds the middle row (0: none past the first)."""
+    if run is None or len(run) < 2:
+        return 0
+    cut = int(np.searchsorted(run, run[len(run) // 2], "left"))
+    if cut == 0:  # the middle row's aircraft starts the table: cut after it
+        cut = int(np.searchsorted(run, run[len(run) // 2], "right"))
+    return cut if cut < len(run) else 0
+
+
+def _gather_ids(ids: pl.Series, pick: np.ndarray, reason: np.ndarray) -> tuple[pl.Series, pl.Series]:
+    """flight_id and split_reason per row from the sortie numbers and reason codes; both
+    gathers in one select, which Polars runs side by side."""
+    reasons = pl.Series(SPLIT_REASON, _CODES, dtype=pl.String)
+    out = pl.select(
+        pl.lit(ids).gather(pl.lit(pl.Series(pick))).alias(schema.FLIGHT_ID),
+        pl.lit(reasons).gather(pl.lit(pl.Series(reason))).alias(SPLIT_REASON),
+    )
+    return out[schema.FLIGHT_ID], out[SPLIT_REASON]
+
+
+def _sortie_rows(
+    dv: pl.DataFrame, run: np.ndarray | None, t_us: np.ndarray | None, index: AirfieldIndex, rules: SortieRules
+) -> tuple[pl.Series, np.ndarray, np.ndarray]:
+    """The sorties of a table sorted by (icao24, time) whose rows all have a position:
+    (ids with null first, sortie number per row (0: none), reason code per row)."""
     r = _Rows(dv, run, t_us, rules=rules)
 
     ground = _ground_states(r, index, rules)
@@ -679,25 +739,18 @@ def assign_sorties(
         ids = pl.select(
             pl.when(k > 1).then(pl.concat_str(pl.lit(ids), pl.lit("-"), pl.lit(k).cast(pl.String))).otherwise(pl.lit(ids))
         )[:, 0]
-    # position 0: no sortie; one chunk, or the gather below is several times slower
+    # position 0: no sortie; one chunk, or the gather is several times slower
     ids = pl.concat([pl.Series([None], dtype=pl.String), ids], rechunk=True)
-    if not all_valid:  # back onto every row, position-less rows in no sortie
-        full_pick = np.zeros(df.height, dtype=pick.dtype)
-        full_reason = np.zeros(df.height, dtype=reason.dtype)
-        full_pick[valid] = pick
-        full_reason[valid] = reason
-        pick, reason = full_pick, full_reason
-    # both gathers in one with_columns: Polars runs them side by side
-    reasons = pl.Series(SPLIT_REASON, _CODES, dtype=pl.String)
-    return df.with_columns(
-        pl.lit(ids).gather(pl.lit(pl.Series(pick))).alias(schema.FLIGHT_ID),
-        pl.lit(reasons).gather(pl.lit(pl.Series(reason))).alias(SPLIT_REASON),
-    )
+    return ids, pick, reason
 
 
-def _has_position(df: pl.DataFrame) -> np.ndarray:
+def _has_position(df: pl.DataFrame) -> np.ndarray | None:
+    """Per row: a finite position and a time; None when every row has both (the usual case,
+    found without a whole-length mask)."""
     lat = df["lat"].cast(pl.Float64).to_numpy()
     lon = df["lon"].cast(pl.Float64).to_numpy()
+    if not df["time"].null_count() and kernels.all_finite(lat, lon):
+        return None
     ok = np.isfinite(lat) & np.isfinite(lon)
     if df["time"].null_count():
         ok &= df["time"].is_not_null().to_numpy()
@@ -765,7 +818,7 @@ def flights(
         return schema.empty(schema.FLIGHTS)
     df, run, t_us = _in_order(obs)
     valid = _has_position(df)
-    if not valid.all():  # position-less rows are in no sortie and say nothing of its edges
+    if valid is not None:  # position-less rows are in no sortie and say nothing of its edges
         df, run, t_us = df.filter(pl.Series(valid)), None, None
     r = _Rows(df, run, t_us)
     fid = df[schema.FLIGHT_ID]
