@@ -35,58 +35,63 @@ def scan_rows(run, t_us, lat, lon, tol_deg, long_gap_s, endurance_s):
     aircraft and their flag bits (JUMP, LONG_GAP, ENDURANCE), starts (each aircraft's first
     row) and ordered (times never decrease within an aircraft)."""
     n = len(run)
-    n_starts = 0
-    for i in range(n):
-        if i == 0 or run[i] != run[i - 1]:
-            n_starts += 1
     same = np.empty(n, dtype=np.bool_)
     moved = np.empty(n, dtype=np.bool_)
-    starts = np.empty(n_starts, dtype=np.int64)
-    flags = np.zeros(n, dtype=np.uint8)
-    n_flagged = 0
+    flags = np.empty(n, dtype=np.uint8)
     long_gap_us = long_gap_s * 1e6 - _MARGIN_US
     endurance_us = endurance_s * 1e6 - _MARGIN_US
+    if n == 0:
+        return same, moved, np.empty(0, np.int64), np.empty(0, np.uint8), np.empty(0, np.int64), True
+    same[0] = False
+    moved[0] = True
+    flags[0] = 0
+    # without branches (the compiler vectorises it): same, moved, and the flags that need
+    # only this row and the previous one; a nan position counts as moved, as numpy's != says
+    for i in range(1, n):
+        s = run[i] == run[i - 1]
+        dlat = lat[i] - lat[i - 1]
+        dlon = lon[i] - lon[i - 1]
+        same[i] = s
+        moved[i] = (not s) | (dlat != 0.0) | (dlon != 0.0) | (lat[i] != lat[i]) | (lon[i] != lon[i])
+        d_us = t_us[i] - t_us[i - 1]
+        f = (
+            np.uint8((abs(dlat) > tol_deg) | (abs(dlon) > tol_deg)) * np.uint8(JUMP)
+            | np.uint8(d_us >= long_gap_us) * np.uint8(LONG_GAP)
+            | np.uint8(d_us > endurance_us) * np.uint8(ENDURANCE)
+        )
+        flags[i] = f if s else np.uint8(0)
+    # in order: a new position after stale repeats of the previous one ends a gap that began
+    # when that position first appeared (dt_fresh > dt only there)
+    n_starts = 0
+    n_flagged = 0
     ordered = True
     last_moved = 0
-    k = 0
     for i in range(n):
-        if i == 0 or run[i] != run[i - 1]:
-            same[i] = False
-            moved[i] = True
-            starts[k] = i
-            k += 1
+        if not same[i]:
+            n_starts += 1
             last_moved = i
             continue
-        same[i] = True
-        d_us = t_us[i] - t_us[i - 1]
-        if d_us < 0:
+        if t_us[i] < t_us[i - 1]:
             ordered = False
-        f = 0
-        if abs(lat[i] - lat[i - 1]) > tol_deg or abs(lon[i] - lon[i - 1]) > tol_deg:
-            f |= JUMP
-        # != (not a difference) so that nan compares as numpy compares it
-        mv = lat[i] != lat[i - 1] or lon[i] != lon[i - 1]
-        moved[i] = mv
-        fresh_us = t_us[i] - t_us[last_moved] if mv else d_us
-        if fresh_us >= long_gap_us:
-            f |= LONG_GAP
-        if d_us > endurance_us:
-            f |= ENDURANCE
-        if f:
-            flags[i] = f
-            n_flagged += 1
-        if mv:
+        if moved[i]:
+            if not moved[i - 1] and t_us[i] - t_us[last_moved] >= long_gap_us:
+                flags[i] |= LONG_GAP
             last_moved = i
-    # the few flagged rows, compacted (growing arrays inside the loop above slows it down
-    # several times)
+        if flags[i]:
+            n_flagged += 1
+    starts = np.empty(n_starts, dtype=np.int64)
     flagged = np.empty(n_flagged, dtype=np.int64)
     bits = np.empty(n_flagged, dtype=np.uint8)
     k = 0
+    q = 0
     for i in range(n):
-        if flags[i]:
-            flagged[k] = i
-            bits[k] = flags[i]
+        if not same[i]:
+            starts[k] = i
             k += 1
+        if flags[i]:
+            flagged[q] = i
+            bits[q] = flags[i]
+            q += 1
     return same, moved, flagged, bits, starts, ordered
 
 
@@ -194,28 +199,32 @@ def all_finite(lat, lon):
 
 
 @njit(cache=True, nogil=True)
-def _short_runs(ground, same, t_us, value, max_span_s, starts, ends, mark):
-    """Runs of rows where ground == value, bounded on both sides within the aircraft by the
-    other state, spanning at most max_span_s from the row before to the row after. Marks them
-    ground (mark), or writes them to starts/ends when those are long enough; returns how many
-    there are."""
-    k = 0
+def _state_runs(ground, same):
+    """Runs of one state within one aircraft: first rows and states."""
     n = len(ground)
-    i = 0
-    while i < n:
-        j = i
-        while j + 1 < n and same[j + 1] and ground[j + 1] == ground[i]:
-            j += 1
-        if ground[i] == value and same[i] and j + 1 < n and same[j + 1] and t_us[j + 1] / 1e6 - t_us[i - 1] / 1e6 <= max_span_s:
-            if mark:
-                for m in range(i, j + 1):
-                    ground[m] = True
-            elif k < len(starts):
-                starts[k] = i
-                ends[k] = j
+    m = 0
+    for i in range(n):
+        if i == 0 or not same[i] or ground[i] != ground[i - 1]:
+            m += 1
+    starts = np.empty(m + 1, dtype=np.int64)  # with n as the end sentinel
+    k = 0
+    for i in range(n):
+        if i == 0 or not same[i] or ground[i] != ground[i - 1]:
+            starts[k] = i
             k += 1
-        i = j + 1
-    return k
+    starts[m] = n
+    return starts
+
+
+@njit(cache=True, nogil=True)
+def _merge_runs(starts, state, same):
+    """The run list with neighbouring runs of one aircraft and one state joined."""
+    m = len(starts) - 1
+    keep = np.empty(m + 1, dtype=np.bool_)
+    for r in range(m):
+        keep[r] = r == 0 or not same[starts[r]] or state[r] != state[r - 1]
+    keep[m] = True
+    return starts[keep], state[keep[:m]]
 
 
 @njit(cache=True, nogil=True)
@@ -223,13 +232,17 @@ def smooth_ground(ground, same, moved, t_us, bounce_max_s, min_positions, glitch
     """The flag-noise smoothing of ground states, in place on ground (see
     sorties._ground_states for the why of each step):
     1. rows repeating one position are one state: ground if any of them is;
-    2. an airborne run between two ground states spanning at most bounce_max_s is ground;
+    2. an airborne run between two ground states of the aircraft spanning at most
+       bounce_max_s (row before to row after) is ground;
     3. an airborne run next to a ground state with fewer than min_positions distinct
        positions is ground;
     then returns the (first, last) rows of ground runs between airborne rows spanning at
-    most glitch_span_s: the candidates for a ground-flag glitch, decided by the caller."""
+    most glitch_span_s: the candidates for a ground-flag glitch, decided by the caller.
+    Steps 2-4 work on the list of runs (a few per flight), not on rows; each step decides on
+    the state the previous one left (marking one run never changes another's neighbours,
+    which are of the other state)."""
     n = len(ground)
-    # 1. runs of one position start at a moved row
+    # 1. runs of one position start at a moved row (and every aircraft's first row)
     i = 0
     while i < n:
         j = i
@@ -241,33 +254,54 @@ def smooth_ground(ground, same, moved, t_us, bounce_max_s, min_positions, glitch
             for m in range(i, j + 1):
                 ground[m] = True
         i = j + 1
-    # 2. bounces
-    none = np.empty(0, dtype=np.int64)
-    _short_runs(ground, same, t_us, False, bounce_max_s, none, none, True)
-    # 3. airborne runs next to a ground state showing too few positions; decided on the
-    # state after step 2 (marking one run never changes another run's neighbours)
-    i = 0
-    while i < n:
-        j = i
-        while j + 1 < n and same[j + 1] and ground[j + 1] == ground[i]:
-            j += 1
-        if not ground[i]:
-            by_ground = (same[i] and ground[i - 1]) or (j + 1 < n and same[j + 1] and ground[j + 1])
-            if by_ground:
-                fresh = 0
-                for m in range(i, j + 1):
-                    if moved[m]:
-                        fresh += 1
-                if fresh < min_positions:
-                    for m in range(i, j + 1):
-                        ground[m] = True
-        i = j + 1
-    # 4. short ground runs between airborne rows
-    k = _short_runs(ground, same, t_us, True, glitch_span_s, none, none, False)
-    starts = np.empty(k, dtype=np.int64)
-    ends = np.empty(k, dtype=np.int64)
-    _short_runs(ground, same, t_us, True, glitch_span_s, starts, ends, False)
-    return starts, ends
+    starts = _state_runs(ground, same)
+    m = len(starts) - 1
+    state = np.empty(m, dtype=np.bool_)
+    for r in range(m):
+        state[r] = ground[starts[r]]
+    # 2. bounces: an airborne run with a run of the aircraft (ground) on both sides
+    for r in range(m):
+        s, e = starts[r], starts[r + 1] - 1
+        if not state[r] and same[s] and e + 1 < n and same[e + 1]:
+            if t_us[e + 1] / 1e6 - t_us[s - 1] / 1e6 <= bounce_max_s:
+                state[r] = True
+                for x in range(s, e + 1):
+                    ground[x] = True
+    starts, state = _merge_runs(starts, state, same)
+    m = len(state)
+    # 3. airborne runs next to a ground run showing fewer than min_positions positions
+    for r in range(m):
+        s, e = starts[r], starts[r + 1] - 1
+        if state[r] or not (same[s] or (e + 1 < n and same[e + 1])):
+            continue
+        fresh = 0
+        x = s
+        while x <= e and fresh < min_positions:
+            if moved[x]:
+                fresh += 1
+            x += 1
+        if fresh < min_positions:
+            state[r] = True
+            for x in range(s, e + 1):
+                ground[x] = True
+    starts, state = _merge_runs(starts, state, same)
+    m = len(state)
+    # 4. short ground runs between airborne rows of the aircraft
+    k = 0
+    for r in range(m):
+        s, e = starts[r], starts[r + 1] - 1
+        if state[r] and same[s] and e + 1 < n and same[e + 1] and t_us[e + 1] / 1e6 - t_us[s - 1] / 1e6 <= glitch_span_s:
+            k += 1
+    first = np.empty(k, dtype=np.int64)
+    last = np.empty(k, dtype=np.int64)
+    k = 0
+    for r in range(m):
+        s, e = starts[r], starts[r + 1] - 1
+        if state[r] and same[s] and e + 1 < n and same[e + 1] and t_us[e + 1] / 1e6 - t_us[s - 1] / 1e6 <= glitch_span_s:
+            first[k] = s
+            last[k] = e
+            k += 1
+    return first, last
 
 
 @njit(cache=True, nogil=True)
