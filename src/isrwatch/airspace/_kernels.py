@@ -148,16 +148,35 @@ def _haversine(x, y, bx, by, radius_km):
     return 2.0 * radius_km * math.asin(math.sqrt(a))
 
 
-@numba.njit(cache=True, nogil=True)
-def top_by_estimate(group, lon, lat, slots, cbx, cby, cbd, radius_km, rcell, largest, k, slack, est):
-    """group_top_sorted(group, estimate) without estimating every position.
+@numba.njit(cache=True, nogil=True, inline="always")
+def _slot(x, y, blk, cbx, per):
+    """Cache slot of the CELL_DEG cell of (x, y) as BoundaryDistance._cell_points places it; -1
+    where the cell is not filled yet."""
+    ix = min(max(int((x + 180.0) * per), 0), 360 * per - 1)
+    iy = min(max(int((y + 90.0) * per), 0), 180 * per - 1)
+    b = blk[(iy // per) * 360 + ix // per]
+    if b < 0:
+        return -1
+    slot = b * (per * per) + (iy % per) * per + ix % per
+    if math.isnan(cbx[slot]):
+        return -1
+    return slot
 
-    A position's estimate (great-circle km to its cell's boundary point) lies within rcell of its
-    cell's value cbd (the same for the cell's centre), so per group only positions whose interval
-    reaches the k-th best lower end can be among the k best: only those are estimated (written
-    to est, which starts as NaN). The selection is then the same as over all estimates."""
-    n = len(group)
+
+@numba.njit(cache=True, nogil=True)
+def top_by_estimate(pos, gfull, lon, lat, blk, cbx, cby, cbd, per, radius_km, rcell, largest, k, slack):
+    """group_top_sorted over the positions pos (groups gfull[pos], contiguous) by their estimate
+    (great-circle km to their cell's boundary point), without estimating every position.
+
+    A position's estimate lies within rcell of its cell's value cbd (the same for the cell's
+    centre), so per group only positions whose interval reaches the k-th best lower end can be
+    among the k best: only those are estimated, and the selection is the same as over all
+    estimates. Returns (indices into pos, ok); ok is False, with nothing selected, when a
+    position's cell is not filled yet (the caller fills the cells and calls again)."""
+    n = len(pos)
     out = np.empty(n, dtype=np.int64)
+    ev_i = np.empty(n, dtype=np.int64)
+    ev_v = np.empty(n)
     m = 0
     sign = 1.0 if largest else -1.0
     lk = np.empty(k, dtype=np.float64)
@@ -166,13 +185,16 @@ def top_by_estimate(group, lon, lat, slots, cbx, cby, cbd, radius_km, rcell, lar
     s = 0
     while s < n:
         e = s
-        g = group[s]
-        while e < n and group[e] == g:
+        g = gfull[pos[s]]
+        while e < n and gfull[pos[e]] == g:
             e += 1
         # k-th largest lower end of the (signed) estimate's interval
         cnt = 0
         for i in range(s, e):
-            w = sign * cbd[slots[i]] - rcell
+            sl = _slot(lon[pos[i]], lat[pos[i]], blk, cbx, per)
+            if sl < 0:
+                return out[:0], False
+            w = sign * cbd[sl] - rcell
             if cnt < k:
                 j = cnt
                 cnt += 1
@@ -186,19 +208,20 @@ def top_by_estimate(group, lon, lat, slots, cbx, cby, cbd, radius_km, rcell, lar
             lk[j] = w
         floor = lk[cnt - 1] if cnt == k else -np.inf
         best = -np.inf
+        ne = 0
         for i in range(s, e):
-            sl = slots[i]
+            p = pos[i]
+            sl = _slot(lon[p], lat[p], blk, cbx, per)
             if sign * cbd[sl] + rcell >= floor:
-                v = _haversine(lon[i], lat[i], cbx[sl], cby[sl], radius_km)
-                est[i] = v
-                if sign * v > best:
-                    best = sign * v
+                w = sign * _haversine(lon[p], lat[p], cbx[sl], cby[sl], radius_km)
+                ev_i[ne] = i
+                ev_v[ne] = w
+                ne += 1
+                if w > best:
+                    best = w
         cnt = 0
-        for i in range(s, e):
-            v = est[i]
-            if math.isnan(v):
-                continue
-            w = sign * v
+        for j0 in range(ne):
+            w = ev_v[j0]
             if w < best - slack and not (w == best):
                 continue
             if cnt < k:
@@ -213,38 +236,35 @@ def top_by_estimate(group, lon, lat, slots, cbx, cby, cbd, radius_km, rcell, lar
                 bi[j] = bi[j - 1]
                 j -= 1
             bv[j] = w
-            bi[j] = i
+            bi[j] = ev_i[j0]
         for j in range(cnt):
             out[m] = bi[j]
             m += 1
         s = e
-    return out[:m]
+    return out[:m], True
 
 
 @numba.njit(cache=True, nogil=True)
-def open_by_estimate(group, lon, lat, slots, cbx, cby, cbd, radius_km, rcell, est, factor, best, exact, gbx, gby):
-    """Positions without an exact value whose great-circle distance to their cell's boundary point
-    and to their group's boundary point (gbx, gby; NaN: none), the smaller, times factor
-    exceeds their group's best: still_open with estimates made only where the cell's bound
-    cannot settle the position."""
-    n = len(group)
+def open_by_estimate(pos, gfull, lon, lat, blk, cbx, cby, cbd, per, radius_km, rcell, factor, best, done, gbx, gby):
+    """Indices into pos of the positions not done whose great-circle distance to their cell's
+    boundary point and to their group's boundary point (gbx, gby; NaN: none), the smaller,
+    times factor exceeds their group's best (the cell's own bound settles most without a
+    haversine). Cells must be filled (top_by_estimate saw them all)."""
+    n = len(pos)
     out = np.empty(n, dtype=np.int64)
     m = 0
     for i in range(n):
-        if math.isfinite(exact[i]):
+        if done[i]:
             continue
-        g = group[i]
+        p = pos[i]
+        g = gfull[p]
         b = best[g]
-        v = est[i]
-        if math.isnan(v):
-            sl = slots[i]
-            if (cbd[sl] + rcell) * factor <= b:
-                continue
-            v = _haversine(lon[i], lat[i], cbx[sl], cby[sl], radius_km)
-            est[i] = v
-        if v * factor <= b:
+        sl = _slot(lon[p], lat[p], blk, cbx, per)
+        if (cbd[sl] + rcell) * factor <= b:
             continue
-        if not math.isnan(gbx[g]) and _haversine(lon[i], lat[i], gbx[g], gby[g], radius_km) * factor <= b:
+        if _haversine(lon[p], lat[p], cbx[sl], cby[sl], radius_km) * factor <= b:
+            continue
+        if not math.isnan(gbx[g]) and _haversine(lon[p], lat[p], gbx[g], gby[g], radius_km) * factor <= b:
             continue
         out[m] = i
         m += 1

@@ -136,88 +136,98 @@ def _group_top(group: np.ndarray, value: np.ndarray, *, largest: bool, k: int, s
     return idx[order[(np.arange(len(g)) - start) < k]]
 
 
-def _refined_extreme(bd: BoundaryDistance, group, lon, lat, *, largest: bool, exact_all: bool = False):
-    """Per group: (group ids, position index, geodesic km) of the deepest / closest point.
+def _refined_extreme(bd: BoundaryDistance, pos, gfull, lon, lat, *, largest: bool):
+    """Per group: (group ids, position, geodesic km) of the deepest / closest of the positions
+    pos (ascending; their groups gfull[pos] come in contiguous runs).
 
     Positions are ranked by the cached cell estimate (a near-upper bound, see estimate_km; only
     positions whose cell's value can put them near the top are estimated); the REFINE_TOP_K best
-    by that estimate in each group are candidates. Before the exact distance,
-    each candidate gets the exact geodesic bound to its cell's boundary point (bound_km): for
-    the deepest point it drops candidates that cannot beat the group's best exact value, and as
-    the refinement's reach it keeps the searched boundary to a thin ring. For the deepest point,
-    positions whose bound still beats the group's best exact value are refined in further rounds
-    (branch and bound), so the answer does not hinge on the estimate's ranking.
+    by that estimate in each group are candidates. Before the exact distance, each candidate
+    gets the exact geodesic bound to its cell's boundary point (bound_km): for the deepest point
+    it drops candidates that cannot beat the group's best exact value, and as the refinement's
+    reach it keeps the searched boundary to a thin ring. For the deepest point, positions whose
+    bound (their cell's boundary point, or the boundary point found for their group's best
+    position) still beats the group's best exact value by more than 50 m are refined in
+    further rounds (branch and bound), so the answer does not hinge on the estimate's ranking.
     """
-    with bd._lock:  # the cell slots below index caches another thread could start over
-        return _refined_extreme_locked(bd, group, lon, lat, largest=largest, exact_all=exact_all)
+    pos = np.ascontiguousarray(pos, dtype=np.int64)
+    if len(pos) == 0:
+        return np.empty(0, dtype=np.int64), pos, np.empty(0)
+    if bd.empty:  # no boundary: every distance is infinite, the first position stands for its group
+        g = gfull[pos]
+        first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        return g[first], pos[first], np.full(len(first), np.inf)
+    with bd._lock:  # the cells looked up below must not be started over by another thread
+        return _refined_extreme_locked(bd, pos, np.ascontiguousarray(gfull, dtype=np.int64), lon, lat, largest=largest)
 
 
-def _refined_extreme_locked(bd: BoundaryDistance, group, lon, lat, *, largest: bool, exact_all: bool):
-    n = len(group)
-    group = np.ascontiguousarray(group, dtype=np.int64)
-    lon = np.ascontiguousarray(lon, dtype=np.float64)
-    lat = np.ascontiguousarray(lat, dtype=np.float64)
-    # estimates are made only where a cell's bound leaves the position in play (NaN: not made)
-    est = np.full(n, np.nan)
-    slots = None if bd.empty or exact_all else bd.cell_slots(lon, lat)
-    exact = np.full(n, np.nan)
-    ub = np.full(n, np.nan)  # exact upper bounds, filled for candidates only
-    ng = int(group.max()) + 1 if n else 0
-    if exact_all or bd.empty:  # few points (samples along a gap line): refine them all
-        cand = np.arange(n)
-    else:
-        # the deepest point has further rounds below, the closest does not: it starts wider
-        k = REFINE_TOP_K if not largest else 1
-        cand = bd.top_by_estimate(group, lon, lat, slots, est, largest=largest, k=k, slack=ESTIMATE_SLACK_KM)
+def _refined_extreme_locked(bd: BoundaryDistance, pos, gfull, lon, lat, *, largest: bool):
+    from isrwatch.airspace import _kernels
+
+    # the deepest point has further rounds below, the closest does not: it starts wider
+    k = REFINE_TOP_K if not largest else 1
+    cand = bd.top_by_estimate(pos, gfull, lon, lat, largest=largest, k=k, slack=ESTIMATE_SLACK_KM)
+    p = pos[cand]
+    ub_c = bd.bound_km(lon[p], lat[p])
+    if not largest:
+        # the estimate bounds from above: the closest by estimate are refined, the least wins
+        d, _, _ = bd.distance(lon[p], lat[p], hint_km=ub_c, hint_exact=True)
+        g = gfull[p]
+        top = _kernels.group_top_sorted(g, d, False, 1, np.inf)
+        return g[top], p[top], d[top]
+    n = len(pos)
+    group = gfull[pos]  # per position of pos (the rounds below index it often)
+    ng = int(group[-1]) + 1
     best = np.full(ng, -np.inf)
+    done = np.zeros(n, dtype=bool)  # refined exactly
+    ub = np.empty(n)  # exact upper bounds, written for candidates and open positions only
+    ub[cand] = ub_c
+    got_i, got_d = [], []
     live = None  # positions that may still beat their group's best (after the first round)
     for rnd in range(MAX_REFINE_ROUNDS):
+        # a candidate whose exact bound cannot beat its group's best is settled
+        cand = cand[ub[cand] > best[group[cand]] + 0.05]
         if len(cand) == 0:
             break
-        fresh = cand[~np.isfinite(ub[cand])]
-        ub[fresh] = bd.bound_km(lon[fresh], lat[fresh])
-        if largest:  # a candidate whose exact bound cannot beat its group's best is settled
-            cand = cand[ub[cand] > best[group[cand]] + 0.05]
-            if len(cand) == 0:
-                break
-        exact[cand], nbx, nby = bd.distance(lon[cand], lat[cand], hint_km=ub[cand], hint_exact=True)
-        if not largest:
-            break  # the estimate bounds from above: the closest by estimate is refined first
-        np.maximum.at(best, group[cand], exact[cand])
+        d, nbx, nby = bd.distance(lon[pos[cand]], lat[pos[cand]], hint_km=ub[cand], hint_exact=True)
+        done[cand] = True
+        got_i.append(cand)
+        got_d.append(d)
+        np.maximum.at(best, group[cand], d)
+        top = d == best[group[cand]]  # each group's best so far
         if live is None:
-            # one pass over every position (haversine vs WGS84: < 0.6 %), then the exact bound of
-            # the few left, so later rounds only revisit positions that can still win
-            if slots is None:
-                live = np.arange(n)
-                live = live[~np.isfinite(exact[live])]
-            else:
-                # each group's boundary point found so far bounds its other positions too
-                gbx = np.full(ng, np.nan)
-                gby = np.full(ng, np.nan)
-                at = np.flatnonzero(exact[cand] == best[group[cand]])
-                gbx[group[cand[at]]] = nbx[at]
-                gby[group[cand[at]]] = nby[at]
-                live = bd.open_by_estimate(group, lon, lat, slots, est, 1.006, best, exact, gbx, gby)
-            ub[live] = bd.bound_km(lon[live], lat[live])
+            # one pass over every position (haversine vs WGS84: < 0.6 %) against its cell's and
+            # its group's boundary point, then the exact bound of the few left, so later rounds
+            # only revisit positions that can still win
+            gbx = np.full(ng, np.nan)
+            gby = np.full(ng, np.nan)
+            gbx[group[cand[top]]] = nbx[top]
+            gby[group[cand[top]]] = nby[top]
+            live = bd.open_by_estimate(pos, gfull, lon, lat, 1.006, best, done, gbx, gby)
+            ub[live] = bd.bound_km(lon[pos[live]], lat[pos[live]])
             live = live[ub[live] > best[group[live]] + 0.05]
+        else:
+            live = live[~done[live]]
         if len(live):
             # the boundary points just found bound their group's other positions too, and more
             # tightly than a cell's point where two stretches of boundary compete (the deepest
             # point of a line lies where they do)
-            ub[live] = np.minimum(ub[live], _shared_bound(group, live, cand, nbx, nby, lon, lat))
-        keep = ~np.isfinite(exact[live]) & (ub[live] > best[group[live]] + 0.05)  # within 50 m: settled
-        live = live[keep]
+            sb = _shared_bound(group, live, cand[top], nbx[top], nby[top], lon, lat, pos)
+            ub[live] = np.minimum(ub[live], sb)
+            live = live[ub[live] > best[group[live]] + 0.05]  # within 50 m: settled
         # more per round as rounds go on: what is still open sits on a flat stretch (a line's samples)
         cand = live[_group_top(group[live], ub[live], largest=True, k=REFINE_TOP_K << rnd)]
-    done = np.flatnonzero(np.isfinite(exact))
-    top = done[_group_top(group[done], exact[done], largest=largest, k=1)]
-    top = top[np.argsort(group[top], kind="stable")]
-    return group[top], top, exact[top]
+    gi = np.concatenate(got_i)
+    gd = np.concatenate(got_d)
+    order = np.argsort(gi, kind="stable")  # back to position order: groups contiguous again
+    gi, gd = gi[order], gd[order]
+    top = _kernels.group_top_sorted(group[gi], gd, True, 1, np.inf)
+    return group[gi[top]], pos[gi[top]], gd[top]
 
 
-def _shared_bound(group, pts, cand, bx, by, lon, lat) -> np.ndarray:
-    """Per position in pts: the least geodesic km to the boundary points (bx, by) found for the
-    candidates cand of its own group (inf where its group had none)."""
+def _shared_bound(group, pts, cand, bx, by, lon, lat, pos) -> np.ndarray:
+    """Per index in pts: the least geodesic km from its position (pos[pts]) to the boundary points
+    (bx, by) found for the candidates cand of its own group (inf where its group had none)."""
     cg = group[cand]
     order = np.argsort(cg, kind="stable")
     cg, bx, by = cg[order], bx[order], by[order]
@@ -228,7 +238,8 @@ def _shared_bound(group, pts, cand, bx, by, lon, lat) -> np.ndarray:
     ci = np.repeat(first - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
     out = np.full(len(pts), np.inf)
     if len(pi):
-        np.minimum.at(out, pi, geodesic_km_fast(lon[pts[pi]], lat[pts[pi]], bx[ci], by[ci]))
+        p = pos[pts[pi]]
+        np.minimum.at(out, pi, geodesic_km_fast(lon[p], lat[p], bx[ci], by[ci]))
     return out
 
 
@@ -283,8 +294,7 @@ def airspace_events(
         return _empty()
 
     def flight_codes(df: pl.DataFrame) -> np.ndarray:
-        fid_s = df["flight_id"]
-        return (fid_s != fid_s.shift(1)).fill_null(True).cum_sum().to_numpy().astype(np.int64) - 1
+        return df["flight_id"].rle_id().to_numpy().astype(np.int64)  # a new code where the id changes
 
     # each flight's rows must be together and in time order; input from the segmentation stage
     # usually is, which the cheap check below confirms without sorting every row (flights' order
@@ -353,9 +363,9 @@ def airspace_events(
     depth_km = np.full(nrun, np.nan)
     depth_i = np.full(nrun, -1, dtype=np.int64)
     if nrun:
-        g, i, d = _refined_extreme(bd, run_in, lon[in_pos], lat[in_pos], largest=True)
+        g, p, d = _refined_extreme(bd, in_pos, run_of, lon, lat, largest=True)
         depth_km[g] = d
-        depth_i[g] = in_pos[i]
+        depth_i[g] = p
 
     obs_rows = pl.DataFrame(
         {
@@ -398,10 +408,10 @@ def airspace_events(
             gdi = np.full(len(seg), -1, dtype=np.int64)
             if ins.any():
                 si = np.flatnonzero(ins)
-                g, i, _ = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
+                g, i, _ = _refined_extreme(bd, si, sg, sx, sy, largest=True)
                 step = (hi - lo) / (GAP_SAMPLES - 1)
                 f_best = np.zeros(len(seg))
-                f_best[g] = lo[g] + (si[i] - g * GAP_SAMPLES) * step[g]
+                f_best[g] = lo[g] + (i - g * GAP_SAMPLES) * step[g]
                 lo2 = np.clip(f_best - step, lo, hi)
                 hi2 = np.clip(f_best + step, lo, hi)
                 has = np.zeros(len(seg), dtype=bool)
@@ -409,9 +419,9 @@ def airspace_events(
                 sx, sy, st, sg, ins = _sample(seg, lo2, hi2, x0, y0, x1, y1, t, dt, idx)
                 ins &= has[sg]
                 si = np.flatnonzero(ins)
-                g, i, d = _refined_extreme(bd, sg[si], sx[si], sy[si], largest=True)
+                g, i, d = _refined_extreme(bd, si, sg, sx, sy, largest=True)
                 gdepth[g] = d
-                gdi[g] = si[i]
+                gdi[g] = i
             mid = np.where(gdi >= 0, gdi, np.arange(len(seg)) * GAP_SAMPLES + GAP_SAMPLES // 2)
             gap_rows = pl.DataFrame(
                 {
@@ -440,8 +450,7 @@ def airspace_events(
     miss_pos = np.flatnonzero(~entered_f[fcode])
     miss_rows = None
     if len(miss_pos):
-        g, i, d = _refined_extreme(bd, fcode[miss_pos], lon[miss_pos], lat[miss_pos], largest=False)
-        p = miss_pos[i]
+        g, p, d = _refined_extreme(bd, miss_pos, fcode, lon, lat, largest=False)
         miss_rows = pl.DataFrame(
             {"_f": g, "closest_km": d, "closest_us": t[p].astype(np.float64), "closest_lat": lat[p], "closest_lon": lon[p]}
         )

@@ -379,24 +379,30 @@ class BoundaryDistance:
         return slots
 
     @locked
-    def top_by_estimate(self, group, lon, lat, slots, est, *, largest: bool, k: int, slack: float = np.inf) -> np.ndarray:
-        """Indices of the k positions per group (contiguous) with the largest (smallest)
-        estimate_km, only estimating positions whose cell can put them there (est, NaN where not
-        estimated yet, gets the estimates made)."""
+    def top_by_estimate(self, pos, gfull, lon, lat, *, largest: bool, k: int, slack: float = np.inf) -> np.ndarray:
+        """Indices into pos of the k positions per group (gfull[pos], contiguous) with the largest
+        (smallest) estimate_km, estimating only positions whose cell can put them there."""
         from isrwatch.airspace import _kernels
 
-        return _kernels.top_by_estimate(group, lon, lat, slots, self._cbx, self._cby, self._cbd, R_EARTH_KM,
-                                        CELL_REACH_KM, largest, int(k), float(slack), est)
+        per = int(round(1.0 / CELL_DEG))
+        for _ in range(2):
+            top, ok = _kernels.top_by_estimate(pos, gfull, lon, lat, self._blk, self._cbx, self._cby, self._cbd, per,
+                                               R_EARTH_KM, CELL_REACH_KM, largest, int(k), float(slack))
+            if ok:
+                return top
+            self.cell_slots(lon[pos], lat[pos])  # fills the cells not seen yet (one-time work)
+        raise RuntimeError("cell cache too small for these positions")  # MAX_CACHED_CELLS: cannot happen
 
     @locked
-    def open_by_estimate(self, group, lon, lat, slots, est, factor, best, exact, gbx, gby) -> np.ndarray:
-        """Positions without an exact value whose estimate, and great-circle distance to their
-        group's boundary point (gbx, gby per group, NaN for none), times factor exceed their
-        group's best."""
+    def open_by_estimate(self, pos, gfull, lon, lat, factor, best, done, gbx, gby) -> np.ndarray:
+        """Indices into pos of the positions not done whose estimate, and great-circle distance
+        to their group's boundary point (gbx, gby per group, NaN for none), times factor exceed
+        their group's best. Their cells must be filled (as top_by_estimate leaves them)."""
         from isrwatch.airspace import _kernels
 
-        return _kernels.open_by_estimate(group, lon, lat, slots, self._cbx, self._cby, self._cbd, R_EARTH_KM,
-                                         CELL_REACH_KM, est, float(factor), best, exact, gbx, gby)
+        per = int(round(1.0 / CELL_DEG))
+        return _kernels.open_by_estimate(pos, gfull, lon, lat, self._blk, self._cbx, self._cby, self._cbd, per,
+                                         R_EARTH_KM, CELL_REACH_KM, float(factor), best, done, gbx, gby)
 
     @locked
     def bound_km(self, lon, lat) -> np.ndarray:
