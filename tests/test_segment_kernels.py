@@ -221,7 +221,7 @@ def test_two_threads_give_what_one_gives(monkeypatch):
     one = assign_sorties(obs)
     monkeypatch.setattr(sorties, "_PARALLEL_MIN_ROWS", 100)
     monkeypatch.setattr(sorties, "_CPUS", 2)
-    cut = sorties._halfway_aircraft(run)
+    cut = sorties._halfway_aircraft(np.flatnonzero(~_same(run)), len(run))
     assert 0 < cut < len(run) and run[cut] != run[cut - 1]
     two = assign_sorties(obs)
     assert two.equals(one)

@@ -136,23 +136,28 @@ def _order_by_one_key(rank: pl.Series, time: pl.Series) -> np.ndarray | None:
 
 
 def _sorted_runs(obs: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """(aircraft run ids (icao24 rle), time in microseconds) if the table is sorted by
-    (icao24, time), else None. (Ties on both may be in any order.)"""
+    """(first row of each aircraft, time in microseconds) if the table is sorted by
+    (icao24, time), else None. (Ties on both may be in any order.)
+
+    Aircraft are told apart by a hash of icao24 (several times cheaper than comparing the
+    strings): a change of hash is a change of aircraft, and the rare two neighbouring
+    aircraft with one hash would only hide a first row from this list -- the table is
+    still sorted exactly when the listed addresses increase and times increase between
+    them. The exact aircraft runs are made where they are used."""
     icao = obs["icao24"]
     if icao.null_count() or obs["time"].null_count():
         return None
-    run = icao.rle_id().to_numpy()
     t_us = obs["time"].dt.epoch("us").to_numpy()
-    heads, ordered = kernels.run_heads(run, t_us)
+    heads, ordered = kernels.run_heads(icao.hash().to_numpy(), t_us)
     # sorted iff the addresses of successive runs increase: ~1,000 strings compared, not 600k
     if not ordered or not icao.gather(heads).is_sorted():
         return None
-    return run, t_us
+    return heads, t_us
 
 
 def _in_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray | None, np.ndarray | None]:
-    """The table sorted by (icao24, time), with its aircraft run ids and times in
-    microseconds when already known."""
+    """The table sorted by (icao24, time), with the first row of each aircraft (or of a run
+    of neighbouring aircraft) and the times in microseconds when already known."""
     known = _sorted_runs(obs)
     return (obs, *known) if known is not None else (_sorted(obs), None, None)
 
@@ -596,31 +601,31 @@ def assign_sorties(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    df, run, t_us = _in_order(obs)
+    df, heads, t_us = _in_order(obs)
     index = airfield_index(airfields)
     # rows without a position are kept but belong to no sortie and decide nothing
     valid = _has_position(df)
     all_valid = valid is None
     dv = df if all_valid else df.filter(pl.Series(valid))
-    run, t_us = (run, t_us) if all_valid else (None, None)
+    heads, t_us = (heads, t_us) if all_valid else (None, None)
     if dv.height == 0:
         return df.with_columns(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    cut = _halfway_aircraft(run) if all_valid and dv.height >= _PARALLEL_MIN_ROWS and _CPUS > 1 else 0
+    cut = _halfway_aircraft(heads, dv.height) if all_valid and dv.height >= _PARALLEL_MIN_ROWS and _CPUS > 1 else 0
     if cut:
         # every rule looks within one aircraft: the two halves, split between aircraft, are
         # decided side by side (the kernels and Polars release the GIL) with the same result
         def half(sl: slice) -> tuple[pl.Series, pl.Series]:
-            return _gather_ids(*_sortie_rows(dv[sl], run[sl], t_us[sl], index, rules))
+            return _gather_ids(*_sortie_rows(dv[sl], t_us[sl], index, rules))
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             first_half = pool.submit(half, slice(0, cut))
             second = half(slice(cut, None))
             first = first_half.result()
         return df.with_columns(pl.concat([first[0], second[0]]), pl.concat([first[1], second[1]]))
-    ids, pick, reason = _sortie_rows(dv, run, t_us, index, rules)
+    ids, pick, reason = _sortie_rows(dv, t_us, index, rules)
     if not all_valid:  # back onto every row, position-less rows in no sortie
         full_pick = np.zeros(df.height, dtype=pick.dtype)
         full_reason = np.zeros(df.height, dtype=reason.dtype)
@@ -636,14 +641,12 @@ _PARALLEL_MIN_ROWS = 100_000
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _halfway_aircraft(run: np.ndarray | None) -> int:
-    """The first row of the aircraft that holds the middle row (0: none past the first)."""
-    if run is None or len(run) < 2:
+def _halfway_aircraft(heads: np.ndarray | None, n: int) -> int:
+    """Of the aircraft first rows, the one nearest the middle row (0: none but the first)."""
+    if heads is None or len(heads) < 2:
         return 0
-    cut = int(np.searchsorted(run, run[len(run) // 2], "left"))
-    if cut == 0:  # the middle row's aircraft starts the table: cut after it
-        cut = int(np.searchsorted(run, run[len(run) // 2], "right"))
-    return cut if cut < len(run) else 0
+    inner = heads[1:]
+    return int(inner[np.argmin(np.abs(inner - n // 2))])
 
 
 def _gather_ids(ids: pl.Series, pick: np.ndarray, reason: np.ndarray) -> tuple[pl.Series, pl.Series]:
@@ -658,11 +661,11 @@ def _gather_ids(ids: pl.Series, pick: np.ndarray, reason: np.ndarray) -> tuple[p
 
 
 def _sortie_rows(
-    dv: pl.DataFrame, run: np.ndarray | None, t_us: np.ndarray | None, index: AirfieldIndex, rules: SortieRules
+    dv: pl.DataFrame, t_us: np.ndarray | None, index: AirfieldIndex, rules: SortieRules
 ) -> tuple[pl.Series, np.ndarray, np.ndarray]:
     """The sorties of a table sorted by (icao24, time) whose rows all have a position:
     (ids with null first, sortie number per row (0: none), reason code per row)."""
-    r = _Rows(dv, run, t_us, rules=rules)
+    r = _Rows(dv, t_us=t_us, rules=rules)
 
     ground = _ground_states(r, index, rules)
     n = r.n
@@ -816,11 +819,11 @@ def flights(
         obs = obs.with_columns(pl.lit(None, dtype=pl.String).alias(SPLIT_REASON))
     if obs.height == 0 or obs[schema.FLIGHT_ID].null_count() == obs.height:
         return schema.empty(schema.FLIGHTS)
-    df, run, t_us = _in_order(obs)
+    df, _, t_us = _in_order(obs)
     valid = _has_position(df)
     if valid is not None:  # position-less rows are in no sortie and say nothing of its edges
-        df, run, t_us = df.filter(pl.Series(valid)), None, None
-    r = _Rows(df, run, t_us)
+        df, t_us = df.filter(pl.Series(valid)), None
+    r = _Rows(df, t_us=t_us)
     fid = df[schema.FLIGHT_ID]
     in_sortie = fid.is_not_null().to_numpy()
     # rows of a sortie are consecutive in (icao24, time) order: a sortie is a run of one
