@@ -247,3 +247,19 @@ def test_gap_flags_at_the_thresholds_to_the_microsecond():
     # the first (within its margin) but the rules' float comparison decides
     t = t_us / 1e6
     assert not (t[3] - t[2] > 3600.0) and (t[4] - t[3] > 3600.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 100_000), offset=st.integers(0, 37), dtype=st.sampled_from([pl.Float32, pl.Float64, pl.Int32]))
+def test_rows_read_a_few_values_through_the_validity_bitmap(seed, offset, dtype):
+    """_Rows.at reads values and Arrow validity bits in place, also of a sliced table."""
+    rng = np.random.default_rng(seed)
+    n = 200
+    values = rng.normal(0, 1000, n)
+    nulls = rng.random(n) < 0.3
+    col = pl.Series("alt_baro", np.where(nulls, None, values).tolist(), dtype=pl.Float64).cast(dtype, strict=False)
+    df = pl.DataFrame({"alt_baro": col})[offset:]
+    r = sorties._Rows(df)
+    rows = rng.integers(0, df.height, 50)
+    expected = df["alt_baro"].cast(pl.Float64).gather(rows).fill_null(np.nan).to_numpy()
+    assert np.array_equal(r.at("alt_baro", rows), expected, equal_nan=True)

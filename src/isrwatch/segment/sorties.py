@@ -185,16 +185,27 @@ class _Rows:
         if t_us is not None:
             self.t_us = t_us
 
-    def _native(self, name: str) -> np.ndarray:
-        """A numeric column in its own float type, nulls as nan (no copy when it has none)."""
+    def _native(self, name: str) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """A numeric column's values in their own type, its Arrow validity bitmap (None
+        without nulls) and the bitmap's bit offset: views of the column, not copies, so that
+        reading a few rows costs a few rows (filling the nulls of the whole column first
+        cost more than all the reads)."""
         col = self._cols.get(name)
         if col is None:
             s = self.df[name]
             if not s.dtype.is_float():
                 s = s.cast(pl.Float64)
-            if s.null_count():
-                s = s.fill_null(np.nan)
-            col = self._cols[name] = s.to_numpy()
+            if s.n_chunks() > 1:
+                s = s.rechunk()
+            if s.null_count() == 0:
+                col = (s.to_numpy(), None, 0)
+            else:
+                arr = s.to_arrow()
+                validity, values = arr.buffers()
+                dtype = np.float32 if s.dtype == pl.Float32 else np.float64
+                data = np.frombuffer(values, dtype=dtype, count=len(arr) + arr.offset)[arr.offset :]
+                col = (data, np.frombuffer(validity, dtype=np.uint8), arr.offset)
+            self._cols[name] = col
         return col
 
     def _scan(self) -> None:
@@ -253,15 +264,25 @@ class _Rows:
 
     @cached_property
     def lat(self) -> np.ndarray:
-        return self._native("lat").astype(np.float64, copy=False)
+        return self._f64("lat")
 
     @cached_property
     def lon(self) -> np.ndarray:
-        return self._native("lon").astype(np.float64, copy=False)
+        return self._f64("lon")
+
+    def _f64(self, name: str) -> np.ndarray:
+        """A whole column as float64, nan for null."""
+        s = self.df[name].cast(pl.Float64)
+        return (s.fill_null(np.nan) if s.null_count() else s).to_numpy()
 
     def at(self, name: str, rows: np.ndarray) -> np.ndarray:
         """A numeric column at rows, as float64 (nan for null)."""
-        return self._native(name)[rows].astype(np.float64)
+        values, validity, offset = self._native(name)
+        out = values[rows].astype(np.float64)
+        if validity is not None:
+            bit = rows + offset
+            out[((validity[bit >> 3] >> (bit & 7)) & 1) == 0] = np.nan
+        return out
 
     def alt(self, rows: np.ndarray) -> np.ndarray:
         """Altitude (ft) at rows: GNSS height where known (height above an airfield is better
@@ -275,13 +296,9 @@ class _Rows:
     def vrate(self, rows: np.ndarray) -> np.ndarray:
         return self.at("vrate", rows)
 
-    def gs(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """Ground speed (kt) at rows, or the whole column in its own float type."""
-        return self._native("gs") if rows is None else self.at("gs", rows)
-
-    def flag(self, name: str) -> np.ndarray:
-        """A boolean column, null as False."""
-        return self.df[name].fill_null(False).to_numpy()
+    def gs(self, rows: np.ndarray) -> np.ndarray:
+        """Ground speed (kt) at rows."""
+        return self.at("gs", rows)
 
     def dt(self, rows: np.ndarray) -> np.ndarray:
         """Seconds since the previous row of the aircraft at rows (nan on its first row)."""
