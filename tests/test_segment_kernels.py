@@ -221,10 +221,21 @@ def test_two_threads_give_what_one_gives(monkeypatch):
     one = assign_sorties(obs)
     monkeypatch.setattr(sorties, "_PARALLEL_MIN_ROWS", 100)
     monkeypatch.setattr(sorties, "_CPUS", 2)
-    cut = sorties._halfway_aircraft(np.flatnonzero(~_same(run)), len(run))
-    assert 0 < cut < len(run) and run[cut] != run[cut - 1]
+    cut = sorties._aircraft_start_after(obs["icao24"], obs.height // 2)
+    assert cut >= obs.height // 2 and run[cut] != run[cut - 1] and run[cut - 1] == run[cut - 2]
+    calls = []
+    real = sorties._sortie_rows
+    monkeypatch.setattr(sorties, "_sortie_rows", lambda dv, *a, **k: calls.append(dv.height) or real(dv, *a, **k))
     two = assign_sorties(obs)
+    assert sorted(calls) == sorted([cut, obs.height - cut])  # two halves, split between aircraft
     assert two.equals(one)
+    # out of order (each half checked): sorted first, then split; the same result
+    shuffled = obs.sample(fraction=1.0, shuffle=True, seed=3)
+    calls.clear()
+    two = assign_sorties(shuffled)
+    assert len(calls) == 2
+    monkeypatch.setattr(sorties, "_PARALLEL_MIN_ROWS", 10**12)
+    assert two.equals(assign_sorties(shuffled))
     assert one["flight_id"].n_unique() > 50
 
 

@@ -618,30 +618,29 @@ def assign_sorties(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    df, heads, t_us = _in_order(obs)
     index = airfield_index(airfields)
+    # the usual case first: a long table already in (icao24, time) order, every row with a
+    # position -- split between aircraft, each half checked for order and decided in its own
+    # thread (every rule looks within one aircraft; the kernels and Polars release the GIL)
+    if obs.height >= _PARALLEL_MIN_ROWS and _CPUS > 1 and _has_position(obs) is None:
+        out = _two_halves(obs, index, rules)
+        if out is not None:
+            return out
+    df, heads, t_us = _in_order(obs)
     # rows without a position are kept but belong to no sortie and decide nothing
     valid = _has_position(df)
     all_valid = valid is None
+    if all_valid and df is not obs and df.height >= _PARALLEL_MIN_ROWS and _CPUS > 1:
+        out = _two_halves(df, index, rules)  # sorted now
+        if out is not None:
+            return out
     dv = df if all_valid else df.filter(pl.Series(valid))
-    heads, t_us = (heads, t_us) if all_valid else (None, None)
+    t_us = t_us if all_valid else None
     if dv.height == 0:
         return df.with_columns(
             pl.lit(None, dtype=pl.String).alias(schema.FLIGHT_ID),
             pl.lit(None, dtype=pl.String).alias(SPLIT_REASON),
         )
-    cut = _halfway_aircraft(heads, dv.height) if all_valid and dv.height >= _PARALLEL_MIN_ROWS and _CPUS > 1 else 0
-    if cut:
-        # every rule looks within one aircraft: the two halves, split between aircraft, are
-        # decided side by side (the kernels and Polars release the GIL) with the same result
-        def half(sl: slice) -> tuple[pl.Series, pl.Series]:
-            return _gather_ids(*_sortie_rows(dv[sl], t_us[sl], index, rules))
-
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            first_half = pool.submit(half, slice(0, cut))
-            second = half(slice(cut, None))
-            first = first_half.result()
-        return df.with_columns(pl.concat([first[0], second[0]]), pl.concat([first[1], second[1]]))
     ids, pick, reason = _sortie_rows(dv, t_us, index, rules)
     if not all_valid:  # back onto every row, position-less rows in no sortie
         full_pick = np.zeros(df.height, dtype=pick.dtype)
@@ -658,12 +657,43 @@ _PARALLEL_MIN_ROWS = 100_000
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _halfway_aircraft(heads: np.ndarray | None, n: int) -> int:
-    """Of the aircraft first rows, the one nearest the middle row (0: none but the first)."""
-    if heads is None or len(heads) < 2:
-        return 0
-    inner = heads[1:]
-    return int(inner[np.argmin(np.abs(inner - n // 2))])
+def _aircraft_start_after(icao: pl.Series, i: int, step: int = 8192) -> int:
+    """The first row at or after i whose icao24 differs from the row before (0: none)."""
+    n = len(icao)
+    for start in range(max(i, 1), n, step):
+        window = icao[start - 1 : start + step]
+        change = (window != window.shift(1)).fill_null(False).arg_true()
+        if len(change):
+            return start - 1 + int(change[0])
+    return 0
+
+
+def _two_halves(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> pl.DataFrame | None:
+    """assign_sorties' result computed in two threads, or None when the table is not in
+    (icao24, time) order (or has a single aircraft past the middle)."""
+    icao = df["icao24"]
+    if icao.null_count() or df["time"].null_count():
+        return None
+    cut = _aircraft_start_after(icao, df.height // 2)
+    if not cut or not icao[cut - 1] < icao[cut]:
+        return None
+
+    def half(sl: slice) -> tuple[pl.Series, pl.Series] | None:
+        part = df[sl]
+        run = part["icao24"].rle_id().to_numpy()
+        t_us = part["time"].dt.epoch("us").to_numpy()
+        heads, ordered = kernels.run_heads(run, t_us)
+        if not ordered or not part["icao24"].gather(heads).is_sorted():
+            return None
+        return _gather_ids(*_sortie_rows(part, t_us, index, rules, run=run))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first_half = pool.submit(half, slice(0, cut))
+        second = half(slice(cut, None))
+        first = first_half.result()
+    if first is None or second is None:
+        return None
+    return df.with_columns(pl.concat([first[0], second[0]]), pl.concat([first[1], second[1]]))
 
 
 def _gather_ids(ids: pl.Series, pick: np.ndarray, reason: np.ndarray) -> tuple[pl.Series, pl.Series]:
@@ -678,11 +708,12 @@ def _gather_ids(ids: pl.Series, pick: np.ndarray, reason: np.ndarray) -> tuple[p
 
 
 def _sortie_rows(
-    dv: pl.DataFrame, t_us: np.ndarray | None, index: AirfieldIndex, rules: SortieRules
+    dv: pl.DataFrame, t_us: np.ndarray | None, index: AirfieldIndex, rules: SortieRules, *, run: np.ndarray | None = None
 ) -> tuple[pl.Series, np.ndarray, np.ndarray]:
     """The sorties of a table sorted by (icao24, time) whose rows all have a position:
-    (ids with null first, sortie number per row (0: none), reason code per row)."""
-    r = _Rows(dv, t_us=t_us, rules=rules)
+    (ids with null first, sortie number per row (0: none), reason code per row). run, t_us:
+    the aircraft run ids and times in microseconds when already made."""
+    r = _Rows(dv, run, t_us, rules=rules)
 
     ground = _ground_states(r, index, rules)
     n = r.n
