@@ -163,3 +163,22 @@ def test_compiled_crossings_equal_strtree(seed, scale):
     assert np.array_equal(np.isnan(lo), np.isnan(lo_t)) and np.array_equal(np.isnan(hi), np.isnan(hi_t))
     np.testing.assert_allclose(lo, lo_t, atol=1e-12)
     np.testing.assert_allclose(hi, hi_t, atol=1e-12)
+
+
+def test_kernel_cell_size_matches_the_cache():
+    from isrwatch.airspace import geodesy
+
+    assert round(1.0 / geodesy.CELL_DEG) == _kernels.CELL_PER
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), spread=st.sampled_from([0.01, 1.0, 30.0]))
+def test_geodesic_bound_is_an_upper_bound(seed, spread):
+    """The stretched great-circle bound never falls below the WGS84 geodesic (also near poles)."""
+    rng = np.random.default_rng(seed)
+    n = 2000
+    x1, y1 = rng.uniform(-180, 180, n), rng.uniform(-89.5, 89.5, n)
+    x2, y2 = x1 + rng.normal(0, spread, n), np.clip(y1 + rng.normal(0, spread, n), -90, 90)
+    stretch = _kernels._stretch_table(6371.0088)
+    bound = np.array([_kernels._geodesic_bound(a, b, c, d, 6371.0088, stretch) for a, b, c, d in zip(x1, y1, x2, y2)])
+    assert np.all(bound >= geodesic_km(x1, y1, x2, y2) - 1e-9)

@@ -13,11 +13,17 @@ import numba
 import numpy as np
 
 
+# cells per degree of BoundaryDistance's cell cache (geodesy.CELL_DEG = 1 / CELL_PER); a
+# compile-time constant, so the kernels' divisions by it are shifts
+CELL_PER = 64
+
+
 @numba.njit(cache=True, nogil=True)
-def cell_estimate(lon, lat, blk, cbx, cby, per, radius_km, out):
+def cell_estimate(lon, lat, blk, cb, radius_km, out):
     """Great-circle km from each point to its cell's cached boundary point (see
     BoundaryDistance.estimate_km), written to out; NaN where the cell is not filled yet.
     Returns how many points had no filled cell."""
+    per = CELL_PER
     n = len(lon)
     nx = 360 * per
     ny = 180 * per
@@ -37,12 +43,12 @@ def cell_estimate(lon, lat, blk, cbx, cby, per, radius_km, out):
             missing += 1
             continue
         slot = b * pp + (iy % per) * per + ix % per
-        bx = cbx[slot]
+        bx = cb[slot, 0]
         if math.isnan(bx):
             out[i] = np.nan
             missing += 1
             continue
-        by = cby[slot]
+        by = cb[slot, 1]
         h = math.sin((by - y) * k)
         g = math.sin((bx - x) * k)
         a = h * h + g * g * math.cos(math.radians(y)) * math.cos(math.radians(by))
@@ -102,23 +108,10 @@ def group_top_sorted(group, value, largest, k, slack):
 
 
 @numba.njit(cache=True, nogil=True)
-def still_open(group, est, factor, best, exact):
-    """Positions whose upper bound est * factor + 0.05 km may still beat their group's best
-    exact value (deepest point) and that have no exact value yet."""
-    n = len(group)
-    out = np.empty(n, dtype=np.int64)
-    m = 0
-    for i in range(n):
-        if est[i] * factor > best[group[i]] and not math.isfinite(exact[i]):
-            out[m] = i
-            m += 1
-    return out[:m]
-
-
-@numba.njit(cache=True, nogil=True)
-def cell_slots(lon, lat, blk, cbx, per, out):
+def cell_slots(lon, lat, blk, cb, out):
     """Cache slot of each point's CELL_DEG cell (as BoundaryDistance._cell_points places it), -1
     where the cell is not filled yet; returns how many such points."""
+    per = CELL_PER
     nx = 360 * per
     ny = 180 * per
     pp = per * per
@@ -130,7 +123,7 @@ def cell_slots(lon, lat, blk, cbx, per, out):
         slot = -1
         if b >= 0:
             slot = b * pp + (iy % per) * per + ix % per
-            if math.isnan(cbx[slot]):
+            if math.isnan(cb[slot, 0]):
                 slot = -1
         if slot < 0:
             missing += 1
@@ -149,26 +142,27 @@ def _haversine(x, y, bx, by, radius_km):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _slot(x, y, blk, cbx, per):
+def _slot(x, y, blk, cb):
     """Cache slot of the CELL_DEG cell of (x, y) as BoundaryDistance._cell_points places it; -1
     where the cell is not filled yet."""
+    per = CELL_PER
     ix = min(max(int((x + 180.0) * per), 0), 360 * per - 1)
     iy = min(max(int((y + 90.0) * per), 0), 180 * per - 1)
     b = blk[(iy // per) * 360 + ix // per]
     if b < 0:
         return -1
     slot = b * (per * per) + (iy % per) * per + ix % per
-    if math.isnan(cbx[slot]):
+    if math.isnan(cb[slot, 0]):
         return -1
     return slot
 
 
 @numba.njit(cache=True, nogil=True)
-def top_by_estimate(pos, gfull, lon, lat, blk, cbx, cby, cbd, per, radius_km, rcell, largest, k, slack):
+def top_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, largest, k, slack):
     """group_top_sorted over the positions pos (groups gfull[pos], contiguous) by their estimate
     (great-circle km to their cell's boundary point), without estimating every position.
 
-    A position's estimate lies within rcell of its cell's value cbd (the same for the cell's
+    A position's estimate lies within rcell of its cell's value (cb[:, 2]) (the same for the cell's
     centre), so per group only positions whose interval reaches the k-th best lower end can be
     among the k best: only those are estimated, and the selection is the same as over all
     estimates. Returns (indices into pos, ok); ok is False, with nothing selected, when a
@@ -191,10 +185,10 @@ def top_by_estimate(pos, gfull, lon, lat, blk, cbx, cby, cbd, per, radius_km, rc
         # k-th largest lower end of the (signed) estimate's interval
         cnt = 0
         for i in range(s, e):
-            sl = _slot(lon[pos[i]], lat[pos[i]], blk, cbx, per)
+            sl = _slot(lon[pos[i]], lat[pos[i]], blk, cb)
             if sl < 0:
                 return out[:0], False
-            w = sign * cbd[sl] - rcell
+            w = sign * cb[sl, 2] - rcell
             if cnt < k:
                 j = cnt
                 cnt += 1
@@ -211,9 +205,9 @@ def top_by_estimate(pos, gfull, lon, lat, blk, cbx, cby, cbd, per, radius_km, rc
         ne = 0
         for i in range(s, e):
             p = pos[i]
-            sl = _slot(lon[p], lat[p], blk, cbx, per)
-            if sign * cbd[sl] + rcell >= floor:
-                w = sign * _haversine(lon[p], lat[p], cbx[sl], cby[sl], radius_km)
+            sl = _slot(lon[p], lat[p], blk, cb)
+            if sign * cb[sl, 2] + rcell >= floor:
+                w = sign * _haversine(lon[p], lat[p], cb[sl, 0], cb[sl, 1], radius_km)
                 ev_i[ne] = i
                 ev_v[ne] = w
                 ne += 1
@@ -244,12 +238,32 @@ def top_by_estimate(pos, gfull, lon, lat, blk, cbx, cby, cbd, per, radius_km, rc
     return out[:m], True
 
 
+def _stretch_table(radius_km):
+    """Per whole degree of latitude d: the WGS84 prime-vertical radius N at d degrees over the
+    sphere's radius. N grows with |latitude| and is never below the meridional radius, so a
+    path whose latitudes stay within d degrees is at most this many times longer on the
+    ellipsoid than on the sphere (same latitudes and longitudes)."""
+    a, e2 = 6378.137, (1.0 / 298.257223563) * (2.0 - 1.0 / 298.257223563)
+    phi = np.radians(np.arange(91.0))
+    return a / np.sqrt(1.0 - e2 * np.sin(phi) ** 2) / radius_km * (1.0 + 1e-12)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _geodesic_bound(x, y, bx, by, radius_km, stretch):
+    """An upper bound (km) of the WGS84 geodesic distance between two points: their great-circle
+    distance times the ellipsoid's largest stretch over the latitudes the great circle can
+    reach (each of its points lies within half its length of an end)."""
+    v = _haversine(x, y, bx, by, radius_km)
+    top = max(abs(y), abs(by)) + math.degrees(v / (2.0 * radius_km))
+    return v * stretch[min(int(math.ceil(top)), 90)]
+
+
 @numba.njit(cache=True, nogil=True)
-def open_by_estimate(pos, gfull, lon, lat, blk, cbx, cby, cbd, per, radius_km, rcell, factor, best, done, gbx, gby):
-    """Indices into pos of the positions not done whose great-circle distance to their cell's
-    boundary point and to their group's boundary point (gbx, gby; NaN: none), the smaller,
-    times factor exceeds their group's best (the cell's own bound settles most without a
-    haversine). Cells must be filled (top_by_estimate saw them all)."""
+def open_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, stretch, best, done, gbx, gby):
+    """Indices into pos of the positions not done whose geodesic bound to their cell's boundary
+    point and to their group's boundary point (gbx, gby; NaN: none), the smaller, exceeds their
+    group's best (the cell's own value settles most without a haversine). Cells must be filled
+    (top_by_estimate saw them all)."""
     n = len(pos)
     out = np.empty(n, dtype=np.int64)
     m = 0
@@ -259,12 +273,12 @@ def open_by_estimate(pos, gfull, lon, lat, blk, cbx, cby, cbd, per, radius_km, r
         p = pos[i]
         g = gfull[p]
         b = best[g]
-        sl = _slot(lon[p], lat[p], blk, cbx, per)
-        if (cbd[sl] + rcell) * factor <= b:
+        sl = _slot(lon[p], lat[p], blk, cb)
+        if (cb[sl, 2] + rcell) * stretch[90] <= b:
             continue
-        if _haversine(lon[p], lat[p], cbx[sl], cby[sl], radius_km) * factor <= b:
+        if _geodesic_bound(lon[p], lat[p], cb[sl, 0], cb[sl, 1], radius_km, stretch) <= b:
             continue
-        if not math.isnan(gbx[g]) and _haversine(lon[p], lat[p], gbx[g], gby[g], radius_km) * factor <= b:
+        if not math.isnan(gbx[g]) and _geodesic_bound(lon[p], lat[p], gbx[g], gby[g], radius_km, stretch) <= b:
             continue
         out[m] = i
         m += 1

@@ -196,14 +196,14 @@ def _refined_extreme_locked(bd: BoundaryDistance, pos, gfull, lon, lat, *, large
         np.maximum.at(best, group[cand], d)
         top = d == best[group[cand]]  # each group's best so far
         if live is None:
-            # one pass over every position (haversine vs WGS84: < 0.6 %) against its cell's and
-            # its group's boundary point, then the exact bound of the few left, so later rounds
-            # only revisit positions that can still win
+            # one pass over every position: great-circle bounds (stretched by the ellipsoid's
+            # largest scale at their latitudes) to its cell's and its group's boundary point, then
+            # the exact bound of the few left, so later rounds only revisit positions that can win
             gbx = np.full(ng, np.nan)
             gby = np.full(ng, np.nan)
             gbx[group[cand[top]]] = nbx[top]
             gby[group[cand[top]]] = nby[top]
-            live = bd.open_by_estimate(pos, gfull, lon, lat, 1.006, best, done, gbx, gby)
+            live = bd.open_by_estimate(pos, gfull, lon, lat, best + 0.05, done, gbx, gby)
             ub[live] = bd.bound_km(lon[pos[live]], lat[pos[live]])
             live = live[ub[live] > best[group[live]] + 0.05]
         else:

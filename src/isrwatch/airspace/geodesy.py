@@ -27,7 +27,7 @@ from isrwatch.geo import haversine_km
 GEOD = pyproj.Geod(ellps="WGS84")
 TILE_DEG = 4.0
 MAX_SEG_KM = 2.0
-CELL_DEG = 1.0 / 64  # cache cell for estimate_km (≈1.7 km)
+CELL_DEG = 1.0 / 64  # cache cell for estimate_km (≈1.7 km); the kernels' CELL_PER is the same 64
 MAX_CACHED_CELLS = 4_000_000
 # great-circle km from a cell's centre to its farthest corner, rounded up (the half diagonal of a
 # CELL_DEG square at the equator is 1.2286 km on the mean-radius sphere; cells shrink poleward)
@@ -61,6 +61,13 @@ def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
         return np.empty(a.shape)
     _, _, d = GEOD.inv(a.ravel().copy(), b.ravel().copy(), c.ravel().copy(), e.ravel().copy())
     return np.asarray(d).reshape(a.shape) / 1000.0
+
+
+@lru_cache(maxsize=1)
+def _stretch() -> np.ndarray:
+    from isrwatch.airspace import _kernels
+
+    return _kernels._stretch_table(R_EARTH_KM)
 
 
 def geodesic_km_fast(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -169,9 +176,9 @@ class BoundaryDistance:
         self._tiles: dict[tuple[int, int], tuple] = {}
         self._ll_tree = None  # STRtree of the lon/lat boundary segments, built on first use
         self._blk = np.full(360 * 180, -1, dtype=np.int32)  # 1° square -> block of cached cells
-        self._cbx = np.empty(0)  # per cached cell: nearest boundary point (NaN: not computed yet)
-        self._cby = np.empty(0)
-        self._cbd = np.empty(0)  # per cached cell: great-circle km from its centre to that point
+        # per cached cell, in one row (one memory fetch per look-up): its centre's nearest boundary
+        # point lon, lat (NaN: not computed yet) and the great-circle km from the centre to it
+        self._cb = np.empty((0, 3))
         self._kidx = None  # arrays of the compiled distance, see _kernel_index
         self._boxes = None  # bounding boxes of the compiled crossings, see crossings
 
@@ -314,19 +321,16 @@ class BoundaryDistance:
         blk = self._blk[coarse]
         if (blk < 0).any():
             new = np.unique(coarse[blk < 0])
-            if (len(self._cbx) // (per * per) + len(new)) * per * per > MAX_CACHED_CELLS:
+            if (len(self._cb) // (per * per) + len(new)) * per * per > MAX_CACHED_CELLS:
                 self._blk[:] = -1  # bound memory for very spread-out inputs: start over
-                self._cbx, self._cby, self._cbd = np.empty(0), np.empty(0), np.empty(0)
+                self._cb = np.empty((0, 3))
                 new = np.unique(coarse)
-            first = len(self._cbx) // (per * per)
+            first = len(self._cb) // (per * per)
             self._blk[new] = np.arange(first, first + len(new), dtype=np.int32)
-            pad = np.full(len(new) * per * per, np.nan)
-            self._cbx = np.concatenate([self._cbx, pad])
-            self._cby = np.concatenate([self._cby, pad])
-            self._cbd = np.concatenate([self._cbd, pad])
+            self._cb = np.concatenate([self._cb, np.full((len(new) * per * per, 3), np.nan)])
             blk = self._blk[coarse]
         slot = blk.astype(np.int64) * (per * per) + (iy % per) * per + ix % per
-        bx = self._cbx[slot]
+        bx = self._cb[slot, 0]
         miss = np.isnan(bx)
         if miss.any():
             todo, at = np.unique(slot[miss], return_index=True)
@@ -334,10 +338,10 @@ class BoundaryDistance:
             cx = (ix[at] + 0.5) / per - 180.0
             cy = (iy[at] + 0.5) / per - 90.0
             nbx, nby = self._nearest_approx(cx, cy)
-            self._cbx[todo], self._cby[todo] = nbx, nby
-            self._cbd[todo] = haversine_km(cy, cx, nby, nbx)
-            bx = self._cbx[slot]
-        return bx, self._cby[slot]
+            self._cb[todo, 0], self._cb[todo, 1] = nbx, nby
+            self._cb[todo, 2] = haversine_km(cy, cx, nby, nbx)
+            bx = self._cb[slot, 0]
+        return bx, self._cb[slot, 1]
 
     @locked
     def estimate_km(self, lon, lat) -> np.ndarray:
@@ -352,15 +356,14 @@ class BoundaryDistance:
             return np.full(len(lon), np.inf)
         from isrwatch.airspace import _kernels
 
-        per = int(round(1.0 / CELL_DEG))
         out = np.empty(len(lon))
-        if _kernels.cell_estimate(lon, lat, self._blk, self._cbx, self._cby, per, R_EARTH_KM, out):
+        if _kernels.cell_estimate(lon, lat, self._blk, self._cb, R_EARTH_KM, out):
             # cells not filled yet: fill them (one-time work per cell), then estimate those points
             miss = np.flatnonzero(np.isnan(out))
             mx, my = lon[miss], lat[miss]
             self._cell_points(mx, my)
             sub = np.empty(len(miss))
-            _kernels.cell_estimate(mx, my, self._blk, self._cbx, self._cby, per, R_EARTH_KM, sub)
+            _kernels.cell_estimate(mx, my, self._blk, self._cb, R_EARTH_KM, sub)
             out[miss] = sub
         return out
 
@@ -370,12 +373,11 @@ class BoundaryDistance:
         open_by_estimate. The slots stay valid while the caller holds self._lock."""
         from isrwatch.airspace import _kernels
 
-        per = int(round(1.0 / CELL_DEG))
         slots = np.empty(len(lon), dtype=np.int64)
-        if _kernels.cell_slots(lon, lat, self._blk, self._cbx, per, slots):
+        if _kernels.cell_slots(lon, lat, self._blk, self._cb, slots):
             self._cell_points(lon[slots < 0], lat[slots < 0])
             # filling may have started the cache over: every slot is looked up again
-            _kernels.cell_slots(lon, lat, self._blk, self._cbx, per, slots)
+            _kernels.cell_slots(lon, lat, self._blk, self._cb, slots)
         return slots
 
     @locked
@@ -384,9 +386,8 @@ class BoundaryDistance:
         (smallest) estimate_km, estimating only positions whose cell can put them there."""
         from isrwatch.airspace import _kernels
 
-        per = int(round(1.0 / CELL_DEG))
         for _ in range(2):
-            top, ok = _kernels.top_by_estimate(pos, gfull, lon, lat, self._blk, self._cbx, self._cby, self._cbd, per,
+            top, ok = _kernels.top_by_estimate(pos, gfull, lon, lat, self._blk, self._cb,
                                                R_EARTH_KM, CELL_REACH_KM, largest, int(k), float(slack))
             if ok:
                 return top
@@ -394,15 +395,14 @@ class BoundaryDistance:
         raise RuntimeError("cell cache too small for these positions")  # MAX_CACHED_CELLS: cannot happen
 
     @locked
-    def open_by_estimate(self, pos, gfull, lon, lat, factor, best, done, gbx, gby) -> np.ndarray:
-        """Indices into pos of the positions not done whose estimate, and great-circle distance
-        to their group's boundary point (gbx, gby per group, NaN for none), times factor exceed
-        their group's best. Their cells must be filled (as top_by_estimate leaves them)."""
+    def open_by_estimate(self, pos, gfull, lon, lat, best, done, gbx, gby) -> np.ndarray:
+        """Indices into pos of the positions not done whose distance bound to their cell's
+        boundary point and to their group's (gbx, gby per group, NaN for none) exceeds their
+        group's best. Their cells must be filled (as top_by_estimate leaves them)."""
         from isrwatch.airspace import _kernels
 
-        per = int(round(1.0 / CELL_DEG))
-        return _kernels.open_by_estimate(pos, gfull, lon, lat, self._blk, self._cbx, self._cby, self._cbd, per,
-                                         R_EARTH_KM, CELL_REACH_KM, float(factor), best, done, gbx, gby)
+        return _kernels.open_by_estimate(pos, gfull, lon, lat, self._blk, self._cb, R_EARTH_KM, CELL_REACH_KM,
+                                         _stretch(), best, done, gbx, gby)
 
     @locked
     def bound_km(self, lon, lat) -> np.ndarray:
