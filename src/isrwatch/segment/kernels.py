@@ -378,6 +378,10 @@ def airfield_pairs(key, ids, af_lat, af_lon, qlat, qlon, qrad, km_per_deg_lat, e
             j1 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 + dlon, "right")
             for j in range(j0, j1):
                 a = ids[j]
+                # the latitude difference alone is a lower bound of the distance (with a
+                # margin for rounding): most of a cell's airfields are ruled out by it
+                if abs(af_lat[a] - la) * km_per_deg_lat > rad * (1 + 1e-9) + 1e-9:
+                    continue
                 d = _haversine_km(la, lo, af_lat[a], af_lon[a], earth_km)
                 if d <= rad:
                     if fill:
@@ -405,6 +409,8 @@ def airfield_nearest(key, ids, af_lat, af_lon, code_rank, qlat, qlon, radius, km
             j1 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 + dlon, "right")
             for j in range(j0, j1):
                 a = ids[j]
+                if abs(af_lat[a] - la) * km_per_deg_lat > radius * (1 + 1e-9) + 1e-9:
+                    continue
                 d = _haversine_km(la, lo, af_lat[a], af_lon[a], earth_km)
                 if d <= radius and (
                     best[q] < 0 or d < dist[q] or (d == dist[q] and code_rank[a] < code_rank[best[q]])

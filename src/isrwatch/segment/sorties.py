@@ -412,12 +412,14 @@ def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.nda
     # the trusted ground flags, and the candidates for low-and-slow or deck: few rows,
     # filtered step by step
     og = pl.col("on_ground").fill_null(False)
-    slow = ~og & (pl.col("gs") < max(rules.slow_gs_kt, rules.deck_gs_kt))  # null gs: not slow
-    rows = r.df.select(og.arg_true().implode().alias("og"), slow.arg_true().implode().alias("slow"))
+    gs = pl.col("gs")
+    # an on_ground row faster than on_ground_max_gs_kt is a flag glitch (unknown speed: trusted)
+    trusted = og & (gs.is_null() | gs.is_nan() | (gs <= rules.on_ground_max_gs_kt))
+    slow = ~og & (gs < max(rules.slow_gs_kt, rules.deck_gs_kt))  # null gs: not slow
+    rows = r.df.select(trusted.arg_true().implode().alias("og"), slow.arg_true().implode().alias("slow"))
     og_rows, cand = (rows[name][0].to_numpy().astype(np.int64) for name in ("og", "slow"))
     ground = np.zeros(r.n, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        ground[og_rows[~(r.gs(og_rows) > rules.on_ground_max_gs_kt)]] = True
+    ground[og_rows] = True
     with np.errstate(invalid="ignore"):
         a, g = r.alt(cand), r.gs(cand)
         cand = cand[
@@ -514,13 +516,13 @@ def _reappear_splits(r: _Rows, c: np.ndarray, index: AirfieldIndex, rules: Sorti
     out[qc[(dc <= near) & (aglc <= low) & up_c[qc] & down_p[qc]]] = True
     # (a) one airfield within descent reach before and climb reach after, time for both
     if len(qp) and len(qc):
-        both = pl.DataFrame({"q": qp, "a": ap, "agl_p": aglp}).join(
-            pl.DataFrame({"q": qc, "a": ac, "agl_c": aglc}), on=["q", "a"], how="inner"
-        )
-        if both.height:
-            q = both["q"].to_numpy()
-            agl_p = np.maximum(both["agl_p"].to_numpy(), 0.0)
-            agl_c = np.maximum(both["agl_c"].to_numpy(), 0.0)
+        # (query, airfield) pairs found on both sides (a pair twice on one side has one agl)
+        width = len(index.lat)
+        _, ip, ic = np.intersect1d(qp * width + ap, qc * width + ac, return_indices=True)
+        if len(ip):
+            q = qp[ip]
+            agl_p = np.maximum(aglp[ip], 0.0)
+            agl_c = np.maximum(aglc[ic], 0.0)
             rate_p = np.maximum(np.nan_to_num(np.abs(vr_p[q]), nan=0.0), rules.default_vrate_fpm)
             rate_c = np.maximum(np.nan_to_num(np.abs(vr_c[q]), nan=0.0), rules.default_vrate_fpm)
             need_s = (agl_p / rate_p + agl_c / rate_c) * 60.0
@@ -548,9 +550,8 @@ def _callsign_changes(r: _Rows, rows: np.ndarray, rules: SortieRules) -> np.ndar
     lengths = kernels.rows_within(r.t_us, r.same, rows, rules.callsign_window_s, 500)
     owner = np.repeat(np.arange(len(rows)), lengths)
     idx = np.repeat(rows, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    heard = callsign.gather(idx)
-    last = callsign.gather(before).gather(owner)
-    other = (heard.is_not_null() & (heard != last)).fill_null(False).to_numpy()
+    heard, last = pl.lit(callsign).gather(pl.lit(pl.Series(idx))), pl.lit(callsign).gather(pl.lit(pl.Series(before[owner])))
+    other = pl.select((heard.is_not_null() & (heard != last)).fill_null(False)).to_series().to_numpy()
     return rows[np.bincount(owner[other], minlength=len(rows)) > 0]
 
 
