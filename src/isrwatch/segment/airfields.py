@@ -92,14 +92,8 @@ class AirfieldIndex:
         lat = np.ascontiguousarray(lat, dtype=np.float64)
         lon = np.ascontiguousarray(lon, dtype=np.float64)
         radius = np.ascontiguousarray(np.broadcast_to(np.asarray(radius_km, dtype=np.float64), lat.shape))
-        # a compiled walk over the few index entries each query's cells hold: counted, then written
-        args = (self._key, self._ids, self.lat, self.lon, lat, lon, radius, KM_PER_DEG_LAT, EARTH_RADIUS_KM)
-        none = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-        total = kernels.airfield_pairs(*args, False, *none)
-        q, a, d = np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total, np.float64)
-        if total:
-            kernels.airfield_pairs(*args, True, q, a, d)
-        return q, a, d
+        # a compiled walk over the few index entries each query's cells hold
+        return kernels.airfield_pairs(self._key, self._ids, self.lat, self.lon, lat, lon, radius, KM_PER_DEG_LAT, EARTH_RADIUS_KM)
 
     def nearest(self, lat, lon, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
         """Nearest airfield index (-1 when none) and distance km (nan) within radius_km; ties

@@ -362,16 +362,32 @@ def _window(qlat, qrad, km_per_deg_lat):
 
 
 @njit(cache=True, nogil=True)
-def airfield_pairs(key, ids, af_lat, af_lon, qlat, qlon, qrad, km_per_deg_lat, earth_km, fill, q_out, a_out, d_out):
-    """The airfields within qrad km of each query point: index key/ids is sorted by latitude
-    cell * 1000 + longitude + 360 (copies shifted by 360 degrees near the antimeridian).
-    Counts the pairs; with fill, also writes (query, airfield, km) to the out arrays, in query
-    order then key order."""
-    k = 0
-    for q in range(len(qlat)):
+def airfield_pairs(key, ids, af_lat, af_lon, qlat, qlon, qrad, km_per_deg_lat, earth_km):
+    """The airfields within qrad km of each query point, as (query, airfield, km) in query
+    order then key order. The index key/ids is sorted by latitude cell * 1000 + longitude +
+    360 (copies shifted by 360 degrees near the antimeridian). The index entries each query's
+    window holds bound the number of pairs, so one pass measures and writes them."""
+    nq = len(qlat)
+    ok = np.empty(nq, dtype=np.bool_)
+    bound = 0
+    for q in range(nq):
         la, lo, rad = qlat[q], qlon[q], qrad[q]
-        if not (np.isfinite(la) and np.isfinite(lo) and np.isfinite(rad) and rad >= 0):
+        ok[q] = np.isfinite(la) and np.isfinite(lo) and np.isfinite(rad) and rad >= 0
+        if not ok[q]:
             continue
+        c_lo, c_hi, dlon = _window(la, rad, km_per_deg_lat)
+        for cell in range(c_lo, c_hi + 1):
+            j0 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 - dlon, "left")
+            j1 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 + dlon, "right")
+            bound += j1 - j0
+    q_out = np.empty(bound, dtype=np.int64)
+    a_out = np.empty(bound, dtype=np.int64)
+    d_out = np.empty(bound, dtype=np.float64)
+    k = 0
+    for q in range(nq):
+        if not ok[q]:
+            continue
+        la, lo, rad = qlat[q], qlon[q], qrad[q]
         c_lo, c_hi, dlon = _window(la, rad, km_per_deg_lat)
         for cell in range(c_lo, c_hi + 1):
             j0 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 - dlon, "left")
@@ -384,12 +400,11 @@ def airfield_pairs(key, ids, af_lat, af_lon, qlat, qlon, qrad, km_per_deg_lat, e
                     continue
                 d = _haversine_km(la, lo, af_lat[a], af_lon[a], earth_km)
                 if d <= rad:
-                    if fill:
-                        q_out[k] = q
-                        a_out[k] = a
-                        d_out[k] = d
+                    q_out[k] = q
+                    a_out[k] = a
+                    d_out[k] = d
                     k += 1
-    return k
+    return q_out[:k].copy(), a_out[:k].copy(), d_out[:k].copy()
 
 
 @njit(cache=True, nogil=True)
