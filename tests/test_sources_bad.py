@@ -483,3 +483,12 @@ def test_big_api_response_across_many_chunks(tmp_path, monkeypatch):
     obs, rej, _, batches, error = collect(path)
     assert error is None
     assert obs.height == 3005 and reasons(rej) == {"api_error_body": 0}
+
+
+def test_a_mapping_for_a_format_that_ignores_it_is_refused(tmp_path):
+    trace = tmp_path / "trace_full_abc123.json"
+    trace.write_text('{"icao": "abc123", "timestamp": 1700000000, "trace": [[0, 30.0, -110.0, 20000, 300, 90, 0, 0]]}')
+    with pytest.raises(ReaderError) as err:
+        list(read(trace, mapping={"lat": "latitude"}))
+    assert err.value.reason == "mapping_unused" and "readsb_trace" in str(err.value)
+    assert sum(b.observations.height for b in read(trace)) == 1  # without the mapping it reads

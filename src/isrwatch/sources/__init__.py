@@ -69,6 +69,10 @@ def default_feed(path: str | Path, fmt: str) -> str:
     return f"{provider}:{display_name(path)}"
 
 
+# the formats whose reader applies a column mapping
+_MAPPED_FORMATS = frozenset({"opensky_parquet", "opensky_csv", "traffic_parquet", "generic_parquet", "generic_csv"})
+
+
 def _pieces(path: Path, fmt: str, batch_rows: int, mapping: dict | None) -> Iterator[Piece]:
     if fmt == "readsb_trace":
         return readsb.read_trace(path, batch_rows)
@@ -99,8 +103,9 @@ def read(
 
     fmt forces a format (else detect_format). feed names where the rows came from (default
     "<provider>:<file name>"). mapping is for generic_csv / generic_parquet (and overrides the
-    column names of the other tabular formats): {ours: theirs, ..., "units": {ours: unit}} with
-    units "m", "m/s", "km/h", "ft/min" and, for time, "s", "ms", "us" or "ns".
+    column names of OpenSky tables and traffic Parquet): {ours: theirs, ..., "units": {ours:
+    unit}} with units "m", "m/s", "km/h", "ft/min" and, for time, "s", "ms", "us" or "ns". A
+    mapping for any other format is a ReaderError ("mapping_unused"), not silently ignored.
 
     Raises ReaderError (after yielding the batches read before the damage) when the file is
     missing, in no known format, or damaged.
@@ -112,6 +117,12 @@ def read(
         raise ReaderError("unknown_format", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     else:
         raw_head(path, 1)  # a missing file is a ReaderError before anything else
+    if mapping and fmt not in _MAPPED_FORMATS:
+        # said rather than ignored: a mapping the reader would not apply is a mistake
+        raise ReaderError(
+            "mapping_unused",
+            f"a column mapping applies to {', '.join(sorted(_MAPPED_FORMATS))}, not to {fmt} ({path.name})",
+        )
     if feed is None:
         feed = default_feed(path, fmt)
     return assemble(_pieces(path, fmt, batch_rows, mapping), feed, batch_rows)
