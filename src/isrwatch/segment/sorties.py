@@ -658,14 +658,19 @@ _PARALLEL_MIN_ROWS = 100_000
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _aircraft_start_after(icao: pl.Series, i: int, step: int = 8192) -> int:
-    """The first row at or after i whose icao24 differs from the row before (0: none)."""
+def _aircraft_start_near(icao: pl.Series, i: int, step: int = 4096) -> int:
+    """The row nearest i (searching both ways) whose icao24 differs from the row before it
+    (0: none): the cut that shares the rows most evenly between aircraft."""
     n = len(icao)
-    for start in range(max(i, 1), n, step):
-        window = icao[start - 1 : start + step]
-        change = (window != window.shift(1)).fill_null(False).arg_true()
+    for width in (step, 16 * step, n):
+        lo, hi = max(i - width, 1), min(i + width, n)
+        window = icao[lo - 1 : hi]
+        change = (window != window.shift(1)).fill_null(False).arg_true().to_numpy()
         if len(change):
-            return start - 1 + int(change[0])
+            starts = lo - 1 + change.astype(np.int64)
+            return int(starts[np.argmin(np.abs(starts - i))])
+        if lo == 1 and hi == n:
+            break
     return 0
 
 
@@ -675,7 +680,7 @@ def _two_halves(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> p
     icao = df["icao24"]
     if icao.null_count() or df["time"].null_count():
         return None
-    cut = _aircraft_start_after(icao, df.height // 2)
+    cut = _aircraft_start_near(icao, df.height // 2)
     if not cut or not icao[cut - 1] < icao[cut]:
         return None
 
