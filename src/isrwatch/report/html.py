@@ -418,14 +418,15 @@ def build_context(
                 "over_land": "over land" if r["over_land"] else ("sea only" if r["over_land"] is False else ""),
                 "depth": "" if r["max_depth_km"] is None else f"{r['max_depth_km']:.1f} km",
                 "closest": "" if r["closest_km"] is None else f"{r['closest_km']:.1f} km",
+                "closest_km": r["closest_km"],  # the number, to sort by
                 "closest_time": _fmt_time(r["closest_time"]),
             }
         )
     entries_rows = [r for r in ev_rows if r["entered"]]
     # nearest approaches of flights that never entered, nearest first, per region
     near_all = sorted(
-        (r for r in ev_rows if not r["entered"] and r["closest"]),
-        key=lambda r: (r["region"], float(r["closest"].split()[0])),
+        (r for r in ev_rows if not r["entered"] and r["closest_km"] is not None),
+        key=lambda r: (r["region"], r["closest_km"]),
     )
     near_rows, near_more = [], {}
     for r in near_all:  # the nearest NEAR_ROWS per region; the rest are in the flights table
