@@ -182,3 +182,18 @@ def test_geodesic_bound_is_an_upper_bound(seed, spread):
     stretch = _kernels._stretch_table(6371.0088)
     bound = np.array([_kernels._geodesic_bound(a, b, c, d, 6371.0088, stretch) for a, b, c, d in zip(x1, y1, x2, y2)])
     assert np.all(bound >= geodesic_km(x1, y1, x2, y2) - 1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_any_inside_per_group_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    idx = PolygonIndex([STAR])
+    n = 1500
+    lon, lat = _points(rng, n, spread=1.5)
+    group = np.sort(rng.integers(0, 40, n)).astype(np.int64)
+    pos = np.sort(rng.choice(n, n // 2, replace=False))
+    got = idx.any_inside(pos, group, lon, lat, 40)
+    want = np.zeros(40, dtype=bool)
+    np.logical_or.at(want, group[pos], shapely.contains_xy(STAR, lon[pos], lat[pos]))
+    assert got.tolist() == want.tolist()

@@ -170,6 +170,7 @@ def top_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, largest, k,
     n = len(pos)
     out = np.empty(n, dtype=np.int64)
     ev_i = np.empty(n, dtype=np.int64)
+    ev_s = np.empty(n, dtype=np.int64)
     ev_v = np.empty(n)
     m = 0
     sign = 1.0 if largest else -1.0
@@ -182,13 +183,21 @@ def top_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, largest, k,
         g = gfull[pos[s]]
         while e < n and gfull[pos[e]] == g:
             e += 1
-        # k-th largest lower end of the (signed) estimate's interval
+        # one look-up pass: the k-th largest lower end of the (signed) estimate's interval so far,
+        # and the positions whose upper end reaches it (a superset of those reaching the final one)
         cnt = 0
+        nc = 0
+        floor = -np.inf
         for i in range(s, e):
             sl = _slot(lon[pos[i]], lat[pos[i]], blk, cb)
             if sl < 0:
                 return out[:0], False
-            w = sign * cb[sl, 2] - rcell
+            v = sign * cb[sl, 2]
+            if v + rcell >= floor:
+                ev_i[nc] = i
+                ev_s[nc] = sl
+                nc += 1
+            w = v - rcell
             if cnt < k:
                 j = cnt
                 cnt += 1
@@ -200,15 +209,16 @@ def top_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, largest, k,
                 lk[j] = lk[j - 1]
                 j -= 1
             lk[j] = w
-        floor = lk[cnt - 1] if cnt == k else -np.inf
+            if cnt == k:
+                floor = lk[k - 1]
         best = -np.inf
         ne = 0
-        for i in range(s, e):
-            p = pos[i]
-            sl = _slot(lon[p], lat[p], blk, cb)
+        for j0 in range(nc):
+            sl = ev_s[j0]
             if sign * cb[sl, 2] + rcell >= floor:
+                p = pos[ev_i[j0]]
                 w = sign * _haversine(lon[p], lat[p], cb[sl, 0], cb[sl, 1], radius_km)
-                ev_i[ne] = i
+                ev_i[ne] = ev_i[j0]
                 ev_v[ne] = w
                 ne += 1
                 if w > best:
@@ -259,11 +269,11 @@ def _geodesic_bound(x, y, bx, by, radius_km, stretch):
 
 
 @numba.njit(cache=True, nogil=True)
-def open_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, stretch, best, done, gbx, gby):
+def open_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, stretch, best, done, gbx, gby, cap):
     """Indices into pos of the positions not done whose geodesic bound to their cell's boundary
-    point and to their group's boundary point (gbx, gby; NaN: none), the smaller, exceeds their
-    group's best (the cell's own value settles most without a haversine). Cells must be filled
-    (top_by_estimate saw them all)."""
+    point and to their group's boundary point (gbx, gby; NaN: none), and their own bound cap
+    (indexed like lon; empty: none), the least, exceeds their group's best (the cell's own value
+    settles most without a haversine). Cells must be filled (top_by_estimate saw them all)."""
     n = len(pos)
     out = np.empty(n, dtype=np.int64)
     m = 0
@@ -273,6 +283,8 @@ def open_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, stretch, b
         p = pos[i]
         g = gfull[p]
         b = best[g]
+        if len(cap) > 0 and cap[p] <= b:
+            continue
         sl = _slot(lon[p], lat[p], blk, cb)
         if (cb[sl, 2] + rcell) * stretch[90] <= b:
             continue
@@ -590,3 +602,41 @@ def segment_crossings(x0, y0, x1, y1, bx1, by1, bx2, by2, box, blk_box, sup_box,
                         f_hi = t
         lo[i] = f_lo
         hi[i] = f_hi
+
+
+@numba.njit(cache=True, nogil=True)
+def any_inside(pos, gfull, lon, lat, coarse, block, fine, nfine, nx, ny, unknown, mixed, ngroups):
+    """Per group (gfull[pos]): whether the grid alone shows one of its positions inside some
+    polygon, skipping the rest of a group once one is; and the positions of undecided groups
+    that fall in mixed fine cells (they need the exact test). ok is False when a position's
+    coarse cell is not built yet (the caller builds the cells and calls again)."""
+    flag = np.zeros(ngroups, dtype=np.bool_)
+    todo = np.empty(len(pos), dtype=np.int64)
+    m = 0
+    for i in range(len(pos)):
+        p = pos[i]
+        g = gfull[p]
+        if flag[g]:
+            continue
+        x = lon[p]
+        y = lat[p]
+        if not (math.isfinite(x) and math.isfinite(y) and abs(y) <= 90.0 and abs(x) <= 180.0):
+            continue
+        x += 180.0
+        y += 90.0
+        ix = min(int(x), nx - 1)
+        iy = min(int(y), ny - 1)
+        c = iy * nx + ix
+        st = coarse[c]
+        if st == unknown:
+            return flag, todo[:0], False
+        if st == mixed:
+            fx = min(int((x - ix) * nfine), nfine - 1)
+            fy = min(int((y - iy) * nfine), nfine - 1)
+            st = fine[block[c] * (nfine * nfine) + fy * nfine + fx]
+        if st >= 0:
+            flag[g] = True
+        elif st == mixed:
+            todo[m] = p
+            m += 1
+    return flag, todo[:m], True

@@ -136,7 +136,7 @@ def _group_top(group: np.ndarray, value: np.ndarray, *, largest: bool, k: int, s
     return idx[order[(np.arange(len(g)) - start) < k]]
 
 
-def _refined_extreme(bd: BoundaryDistance, pos, gfull, lon, lat, *, largest: bool):
+def _refined_extreme(bd: BoundaryDistance, pos, gfull, lon, lat, *, largest: bool, cap=None):
     """Per group: (group ids, position, geodesic km) of the deepest / closest of the positions
     pos (ascending; their groups gfull[pos] come in contiguous runs).
 
@@ -149,6 +149,7 @@ def _refined_extreme(bd: BoundaryDistance, pos, gfull, lon, lat, *, largest: boo
     bound (their cell's boundary point, or the boundary point found for their group's best
     position) still beats the group's best exact value by more than 50 m are refined in
     further rounds (branch and bound), so the answer does not hinge on the estimate's ranking.
+    cap: optional exact upper bounds of the deepest point's distances, indexed like lon.
     """
     pos = np.ascontiguousarray(pos, dtype=np.int64)
     if len(pos) == 0:
@@ -158,10 +159,10 @@ def _refined_extreme(bd: BoundaryDistance, pos, gfull, lon, lat, *, largest: boo
         first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
         return g[first], pos[first], np.full(len(first), np.inf)
     with bd._lock:  # the cells looked up below must not be started over by another thread
-        return _refined_extreme_locked(bd, pos, np.ascontiguousarray(gfull, dtype=np.int64), lon, lat, largest=largest)
+        return _refined_extreme_locked(bd, pos, np.ascontiguousarray(gfull, dtype=np.int64), lon, lat, largest=largest, cap=cap)
 
 
-def _refined_extreme_locked(bd: BoundaryDistance, pos, gfull, lon, lat, *, largest: bool):
+def _refined_extreme_locked(bd: BoundaryDistance, pos, gfull, lon, lat, *, largest: bool, cap):
     from isrwatch.airspace import _kernels
 
     # the deepest point has further rounds below, the closest does not: it starts wider
@@ -181,7 +182,7 @@ def _refined_extreme_locked(bd: BoundaryDistance, pos, gfull, lon, lat, *, large
     best = np.full(ng, -np.inf)
     done = np.zeros(n, dtype=bool)  # refined exactly
     ub = np.empty(n)  # exact upper bounds, written for candidates and open positions only
-    ub[cand] = ub_c
+    ub[cand] = ub_c if cap is None else np.minimum(ub_c, cap[p])
     got_i, got_d = [], []
     live = None  # positions that may still beat their group's best (after the first round)
     for rnd in range(MAX_REFINE_ROUNDS):
@@ -203,8 +204,10 @@ def _refined_extreme_locked(bd: BoundaryDistance, pos, gfull, lon, lat, *, large
             gby = np.full(ng, np.nan)
             gbx[group[cand[top]]] = nbx[top]
             gby[group[cand[top]]] = nby[top]
-            live = bd.open_by_estimate(pos, gfull, lon, lat, best + 0.05, done, gbx, gby)
+            live = bd.open_by_estimate(pos, gfull, lon, lat, best + 0.05, done, gbx, gby, cap)
             ub[live] = bd.bound_km(lon[pos[live]], lat[pos[live]])
+            if cap is not None:
+                ub[live] = np.minimum(ub[live], cap[pos[live]])
             live = live[ub[live] > best[group[live]] + 0.05]
         else:
             live = live[~done[live]]
@@ -244,14 +247,33 @@ def _shared_bound(group, pts, cand, bx, by, lon, lat, pos) -> np.ndarray:
 
 
 def _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx):
-    """GAP_SAMPLES points per segment between fractions lo and hi: x, y, time µs, segment, inside."""
+    """GAP_SAMPLES points per segment between fractions lo and hi: x, y, time µs, segment,
+    inside, fraction along the segment."""
     k = np.linspace(0.0, 1.0, GAP_SAMPLES)
     sf = lo[:, None] + (hi - lo)[:, None] * k[None, :]
     sg = np.repeat(np.arange(len(seg)), GAP_SAMPLES)
     sx = (x0[seg][:, None] + sf * (x1[seg] - x0[seg])[:, None]).ravel()
     sy = (y0[seg][:, None] + sf * (y1[seg] - y0[seg])[:, None]).ravel()
     st = (t[seg][:, None] + sf * dt[seg][:, None]).ravel()
-    return sx, sy, st, sg, idx.contains(sx, sy)
+    return sx, sy, st, sg, idx.contains(sx, sy), sf.ravel()
+
+
+def _path_km(x0, y0, x1, y1) -> np.ndarray:
+    """An upper bound of the WGS84 length (km) of straight lon/lat segments: along one, the
+    ellipsoid's radii are at most the prime-vertical radius N at its largest |latitude|, and
+    cos(latitude) at most that of its smallest."""
+    a, f = 6378.137, 1.0 / 298.257223563
+    top = np.radians(np.maximum(np.abs(y0), np.abs(y1)))
+    low = np.where(y0 * y1 <= 0, 0.0, np.radians(np.minimum(np.abs(y0), np.abs(y1))))
+    n = a / np.sqrt(1.0 - f * (2.0 - f) * np.sin(top) ** 2)
+    return n * np.hypot(np.radians(y1 - y0), np.cos(low) * np.radians(x1 - x0)) * (1.0 + 1e-9)
+
+
+def _line_cap(sf, sg, lo, hi, length_km) -> np.ndarray:
+    """Per sample of a gap line: an exact upper bound of its distance to the boundary, the path
+    along the line to the nearer of the line's two boundary crossings (+10 m for the boundary's
+    segments being straight in each point's own frame rather than in lon/lat)."""
+    return np.minimum(sf - lo[sg], hi[sg] - sf) * length_km[sg] + 0.01
 
 
 def _empty() -> pl.DataFrame:
@@ -355,10 +377,7 @@ def airspace_events(
 
     run_of = np.cumsum(inside & ~linked_prev) - 1  # run number per inside position
     in_pos = np.flatnonzero(inside)
-    run_in = run_of[in_pos]
-    land_in = land_index().contains(lon[in_pos], lat[in_pos])
-    run_land = np.zeros(nrun, dtype=bool)
-    np.logical_or.at(run_land, run_in, land_in)
+    run_land = land_index().any_inside(in_pos, run_of, lon, lat, nrun)
 
     depth_km = np.full(nrun, np.nan)
     depth_i = np.full(nrun, -1, dtype=np.int64)
@@ -401,14 +420,15 @@ def airspace_events(
             lo, hi = c_lo[hit], c_hi[hit]
             # sample the inside part for depth and land, then sample again around the deepest
             # sample so the line's deepest point is found to ~1/1000 of its inside length
-            sx, sy, st, sg, ins = _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx)
-            gland = np.zeros(len(seg), dtype=bool)
-            np.logical_or.at(gland, sg[ins], land_index().contains(sx[ins], sy[ins]))
+            sx, sy, st, sg, ins, sf = _sample(seg, lo, hi, x0, y0, x1, y1, t, dt, idx)
+            # the crossings are boundary points: no sample lies deeper than its way to the nearer
+            length = _path_km(x0[seg], y0[seg], x1[seg], y1[seg])
+            gland = land_index().any_inside(np.flatnonzero(ins), sg, sx, sy, len(seg))
             gdepth = np.full(len(seg), 0.0)
             gdi = np.full(len(seg), -1, dtype=np.int64)
             if ins.any():
                 si = np.flatnonzero(ins)
-                g, i, _ = _refined_extreme(bd, si, sg, sx, sy, largest=True)
+                g, i, _ = _refined_extreme(bd, si, sg, sx, sy, largest=True, cap=_line_cap(sf, sg, lo, hi, length))
                 step = (hi - lo) / (GAP_SAMPLES - 1)
                 f_best = np.zeros(len(seg))
                 f_best[g] = lo[g] + (i - g * GAP_SAMPLES) * step[g]
@@ -416,10 +436,10 @@ def airspace_events(
                 hi2 = np.clip(f_best + step, lo, hi)
                 has = np.zeros(len(seg), dtype=bool)
                 has[g] = True
-                sx, sy, st, sg, ins = _sample(seg, lo2, hi2, x0, y0, x1, y1, t, dt, idx)
+                sx, sy, st, sg, ins, sf = _sample(seg, lo2, hi2, x0, y0, x1, y1, t, dt, idx)
                 ins &= has[sg]
                 si = np.flatnonzero(ins)
-                g, i, d = _refined_extreme(bd, si, sg, sx, sy, largest=True)
+                g, i, d = _refined_extreme(bd, si, sg, sx, sy, largest=True, cap=_line_cap(sf, sg, lo, hi, length))
                 gdepth[g] = d
                 gdi[g] = i
             mid = np.where(gdi >= 0, gdi, np.arange(len(seg)) * GAP_SAMPLES + GAP_SAMPLES // 2)

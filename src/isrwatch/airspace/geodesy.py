@@ -395,14 +395,14 @@ class BoundaryDistance:
         raise RuntimeError("cell cache too small for these positions")  # MAX_CACHED_CELLS: cannot happen
 
     @locked
-    def open_by_estimate(self, pos, gfull, lon, lat, best, done, gbx, gby) -> np.ndarray:
+    def open_by_estimate(self, pos, gfull, lon, lat, best, done, gbx, gby, cap=None) -> np.ndarray:
         """Indices into pos of the positions not done whose distance bound to their cell's
         boundary point and to their group's (gbx, gby per group, NaN for none) exceeds their
         group's best. Their cells must be filled (as top_by_estimate leaves them)."""
         from isrwatch.airspace import _kernels
 
         return _kernels.open_by_estimate(pos, gfull, lon, lat, self._blk, self._cb, R_EARTH_KM, CELL_REACH_KM,
-                                         _stretch(), best, done, gbx, gby)
+                                         _stretch(), best, done, gbx, gby, np.empty(0) if cap is None else cap)
 
     @locked
     def bound_km(self, lon, lat) -> np.ndarray:

@@ -195,6 +195,30 @@ class PolygonIndex:
         return out
 
     @locked
+    def any_inside(self, pos, group, lon, lat, ngroups: int) -> np.ndarray:
+        """Per group: whether any of the positions pos (groups group[pos]) lies inside a polygon;
+        a group is decided by its first position the grid shows inside, so only undecided groups'
+        positions near a boundary get the exact test."""
+        from isrwatch.airspace import _kernels
+
+        pos = np.ascontiguousarray(pos, dtype=np.int64)
+        group = np.ascontiguousarray(group, dtype=np.int64)
+        lon = np.ascontiguousarray(lon, dtype=np.float64)
+        lat = np.ascontiguousarray(lat, dtype=np.float64)
+        for _ in range(2):
+            flag, todo, ok = _kernels.any_inside(pos, group, lon, lat, self._coarse, self._block, self._fine, FINE, NX, NY,
+                                                 _UNKNOWN, _MIXED, int(ngroups))
+            if ok:
+                break
+            self._cells(lon[pos], lat[pos])  # builds the cells not built yet (one-time work)
+        todo = todo[~flag[group[todo]]]
+        if len(todo):
+            cid, _, state = self._cells(lon[todo], lat[todo])
+            hit = self._locate(lon[todo], lat[todo], cid, state) >= 0
+            flag[group[todo[hit]]] = True
+        return flag
+
+    @locked
     def contains(self, lon, lat) -> np.ndarray:
         """Inside any polygon (bool per point)."""
         return self.locate(lon, lat) >= 0
