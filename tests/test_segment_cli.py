@@ -101,3 +101,14 @@ def test_clear_errors(tmp_path, db):
     assert bad.exit_code == 1 and "6-hex" in bad.output
     order = runner.invoke(app, ["flights", "--db", str(db), "--since", "2025-03-02", "--until", "2025-03-01"])
     assert order.exit_code == 1 and "--until" in order.output
+
+
+def test_a_bare_until_date_includes_that_day_as_in_every_command(db):
+    day1, day2 = T0.date().isoformat(), (T0 + timedelta(days=1)).date().isoformat()
+    only_day1 = _json(["--db", str(db), "--since", day1, "--until", day1])
+    assert {f["icao24"] for f in only_day1["flights"]} == {"ae01ce"}
+    both = _json(["--db", str(db), "--since", day1, "--until", day2])
+    assert {f["icao24"] for f in both["flights"]} == {"ae01ce", "a12345"}
+    # an ISO time stays an exclusive end
+    before = _json(["--db", str(db), "--until", f"{day2}T00:00:00+00:00"])
+    assert {f["icao24"] for f in before["flights"]} == {"ae01ce"}

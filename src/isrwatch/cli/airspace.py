@@ -25,7 +25,7 @@ from isrwatch.cli.common import (
     print_airspace,
     print_json,
     rich_text,
-    window_days,
+    window,
 )
 
 AirspaceFileOption = typer.Option(
@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
         from isrwatch.airspace.events import airspace_events, summarize
 
         reg = one_region(country, region, geojson_region, context=True, context_files=airspace)
-        s, u = window_days(since, until)
+        s, u = window(since, until)
 
         from isrwatch.pipeline import ISR, identify_flights, overlapping, sorties
 

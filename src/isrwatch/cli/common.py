@@ -16,9 +16,9 @@ from isrwatch import paths
 DbOption = typer.Option(None, "--db", help="DuckDB store (default: $ISRWATCH_DB or the user data dir).")
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON with stable keys.")
 Icao24Option = typer.Option(None, "--icao24", help="Only this aircraft (6-hex address); repeatable.")
-# the flights commands' window (read by window()) and the airspace commands' (read by window_days())
+# every command's window (read by window())
 SortiesSinceOption = typer.Option(None, "--since", help="Sorties overlapping the window from this UTC time (ISO 8601 or a date).")
-UntilExcludedOption = typer.Option(None, "--until", help="... to this UTC time, excluded.")
+UntilExcludedOption = typer.Option(None, "--until", help="... to this UTC time, excluded; a bare date includes that day.")
 WindowStartOption = typer.Option(None, "--since", help="Window start, UTC (YYYY-MM-DD or ISO time).")
 WindowEndOption = typer.Option(None, "--until", help="Window end, UTC; a bare date includes that day.")
 
@@ -126,20 +126,6 @@ def icao24_list(icao24: list[str] | None) -> list[str] | None:
     return wanted
 
 
-def window(since: str | None, until: str | None):
-    """[--since, --until) as UTC datetimes, as the flights commands read them (a bare date is its midnight)."""
-    from isrwatch.store import to_utc
-
-    try:
-        lo = to_utc(since) if since else None
-        hi = to_utc(until) if until else None
-    except (ValueError, TypeError) as exc:
-        fail(f"bad --since/--until: {exc}")
-    if lo is not None and hi is not None and hi <= lo:
-        fail("--until must be after --since")
-    return lo, hi
-
-
 def _utc(text: str | None, *, end: bool = False) -> datetime | None:
     if text is None:
         return None
@@ -156,8 +142,10 @@ def _utc(text: str | None, *, end: bool = False) -> datetime | None:
         fail(f"bad {'--until' if end else '--since'}: {exc}")
 
 
-def window_days(since: str | None, until: str | None):
-    """[--since, --until) as UTC datetimes, as the airspace commands read them (a bare --until date includes that day)."""
+def window(since: str | None, until: str | None):
+    """[--since, --until) as UTC datetimes, as every command reads them: an ISO time is that
+    instant, a bare date its midnight -- except that a bare --until date includes that day
+    (--since 2025-02-01 --until 2025-02-14 is two whole weeks)."""
     s, u = _utc(since), _utc(until, end=True)
     if s and u and u <= s:
         fail("--until is not after --since")

@@ -29,7 +29,6 @@ from isrwatch.cli.common import (
     print_json,
     safe,
     window,
-    window_days,
 )
 
 SCHEDULER_HELP = (
@@ -164,7 +163,7 @@ def register(app: typer.Typer) -> None:
         from isrwatch.pipeline import MARGIN, overlapping
 
         reg = one_region(country, region, geojson_region)
-        s, u = window_days(since, until)
+        s, u = window(since, until)
         # a region the workers can resolve by id goes as its id; a user GeoJSON goes whole
         target = reg if reg.kind == "user" else reg.id
         flights, events = _run(

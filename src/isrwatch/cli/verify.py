@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from isrwatch.cli.common import CONTROL, DbOption, JsonOption, fail, open_store_read_only, print_json, wide_console
+from isrwatch.cli.common import CONTROL, DbOption, JsonOption, fail, open_store_read_only, print_json, wide_console, window
 
 VERDICT_STYLE = {"supported": "green", "contradicted": "red", "not_determinable": "yellow"}
 
@@ -71,18 +71,6 @@ def _load(con, *, since, until, areas, entry_countries=(), aircraft_db=None, pla
         fail(str(exc))
 
 
-def _window(since: str | None, until: str | None):
-    from isrwatch.count import utc
-
-    try:
-        s, u = utc(since), utc(until, end=True)
-    except ValueError as exc:
-        fail(f"bad --since/--until: {exc}")
-    if s and u and u <= s:
-        fail("--until is not after --since")
-    return s, u
-
-
 AircraftDbOption = typer.Option(None, "--aircraft-db", help="tar1090-db file; default: $ISRWATCH_AIRCRAFT_DB, then the cache.")
 PlaneAlertOption = typer.Option(None, "--plane-alert-db", help="plane-alert-db CSV; default: $ISRWATCH_PLANE_ALERT_DB, then the cache.")
 
@@ -114,7 +102,7 @@ def register(app: typer.Typer) -> None:
         """Count flights, aircraft, aircraft-days, missions or sovereign-airspace entries under a spelled-out definition."""
         from isrwatch.count import CountDefinition, count, count_table, kind_of
 
-        s, u = _window(since, until)
+        s, u = window(since, until)
         the_area = _area(area, country, within_km, of, geojson)
         try:
             kind = kind_of(definition)
@@ -200,7 +188,7 @@ def register(app: typer.Typer) -> None:
             except ClaimsFileError as exc:
                 fail(str(exc), code=2)
         claims += [Claim(id=f"cli-{i + 1}", source="(command line)", words=w) for i, w in enumerate(claim or [])]
-        s, u = _window(since, until)
+        s, u = window(since, until)
         region_area = None
         if region:
             try:
