@@ -220,6 +220,8 @@ def _refined_extreme_locked(bd: BoundaryDistance, pos, gfull, lon, lat, *, large
             live = live[ub[live] > best[group[live]] + 0.05]  # within 50 m: settled
         # more per round as rounds go on: what is still open sits on a flat stretch (a line's samples)
         cand = live[_group_top(group[live], ub[live], largest=True, k=REFINE_TOP_K << rnd)]
+    if not got_i:  # no candidate had a finite bound (cannot happen with a boundary): no answer
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
     gi = np.concatenate(got_i)
     gd = np.concatenate(got_d)
     order = np.argsort(gi, kind="stable")  # back to position order: groups contiguous again

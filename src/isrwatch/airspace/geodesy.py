@@ -8,7 +8,10 @@
   into the candidate's own azimuthal-equidistant frame with pyproj.Geod (exact geodesic distance
   and azimuth), the nearest point on each segment is found in that frame and its geodesic distance
   returned. The boundary is densified to ≤ MAX_SEG_KM segments first so straight lon/lat edges
-  (e.g. long straight baselines) do not bend away in the local frame.
+  (e.g. long straight baselines) do not bend away in the local frame. With a bound of each
+  distance (hint_km) the same measure runs as a compiled kernel (_kernels.boundary_distance:
+  Vincenty geodesics instead of pyproj's, segments found through 3-D bounding spheres); without
+  one it runs through the STRtrees and pyproj, which the tests hold the kernel to.
 """
 
 from __future__ import annotations
@@ -422,7 +425,8 @@ class BoundaryDistance:
 
         hint_km: a bound of each distance that saves the ranking pass: estimate_km's (widened by
         the sphere's error here), or with hint_exact=True an exact upper bound such as bound_km's,
-        which keeps the candidate segments to a thin ring and so is much cheaper far out.
+        which keeps the candidate segments to a thin ring and so is much cheaper far out. With a
+        hint the compiled kernel measures; without, the STRtree and pyproj path (the reference).
         """
         lon = np.asarray(lon, float)
         lat = np.asarray(lat, float)

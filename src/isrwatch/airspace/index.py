@@ -68,7 +68,9 @@ class PolygonIndex:
 
     # -- building -------------------------------------------------------------------------------
     def _build(self, cids: np.ndarray) -> None:
-        cids = np.unique(cids)
+        mark = np.zeros(NX * NY, dtype=bool)  # the distinct cells, sorted, without sorting every point's
+        mark[cids] = True
+        cids = np.flatnonzero(mark)
         cx = (cids % NX).astype(float) - 180.0
         cy = (cids // NX).astype(float) - 90.0
         boxes = shapely.box(cx, cy, cx + 1.0, cy + 1.0)
