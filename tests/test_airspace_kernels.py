@@ -197,3 +197,32 @@ def test_any_inside_per_group_equals_brute_force(seed):
     want = np.zeros(40, dtype=bool)
     np.logical_or.at(want, group[pos], shapely.contains_xy(STAR, lon[pos], lat[pos]))
     assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_gap_line_cap_bounds_the_exact_distance(seed):
+    """A gap line's samples are never deeper than their way along the line to its crossings: the
+    bound the deepest-point search takes for them holds against the exact distance."""
+    from isrwatch.airspace.events import _line_cap, _path_km
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    x0, y0 = _points(rng, n, spread=2.5)
+    ang = rng.uniform(0, 2 * np.pi, n)
+    ln = rng.uniform(0.05, 3.0, n)
+    x1, y1 = x0 + ln * np.cos(ang), y0 + ln * np.sin(ang)
+    assert np.all(_path_km(x0, y0, x1, y1) >= geodesic_km(x0, y0, x1, y1) - 1e-9)
+    lo, hi = BD.crossings(x0, y0, x1, y1)
+    seg = np.flatnonzero(np.isfinite(lo) & (hi - lo > 1e-9))
+    if len(seg) == 0:
+        return
+    lo, hi = lo[seg], hi[seg]
+    k = np.linspace(0.0, 1.0, 16)
+    sf = (lo[:, None] + (hi - lo)[:, None] * k[None, :]).ravel()
+    sg = np.repeat(np.arange(len(seg)), 16)
+    sx = x0[seg][sg] + sf * (x1[seg] - x0[seg])[sg]
+    sy = y0[seg][sg] + sf * (y1[seg] - y0[seg])[sg]
+    cap = _line_cap(sf, sg, lo, hi, _path_km(x0[seg], y0[seg], x1[seg], y1[seg]))
+    exact, _, _ = BD.distance(sx, sy)
+    assert np.all(exact <= cap + 1e-9)
