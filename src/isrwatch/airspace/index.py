@@ -41,6 +41,61 @@ def locked(method):
     return wrapper
 
 
+def _fine_states(pieces, owners, x0: float, y0: float) -> np.ndarray:
+    """State of each fine cell of the coarse cell at (x0, y0): outside (no piece touches it), the
+    owner of the one piece covering it, or mixed. The pieces' rings are rasterised by a compiled
+    pass (cells their boundary comes near: mixed; the others inside or outside a piece by their
+    centre); _fine_states_reference is the same with shapely's predicates on cell boxes."""
+    from isrwatch.airspace import _kernels
+
+    n = FINE * FINE
+    if not pieces:
+        return np.full(n, _OUTSIDE, dtype=np.int32)
+    rings, ring_piece = [], []
+    for k, p in enumerate(pieces):
+        for r in shapely.get_rings(shapely.get_parts(p)):
+            rings.append(shapely.get_coordinates(r))
+            ring_piece.append(k)
+    sizes = np.array([len(r) for r in rings], dtype=np.int64)
+    xy = np.concatenate(rings) if rings else np.empty((0, 2))
+    start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    # 1e-6 of a cell (~3 mm) of margin: a boundary running along a cell's edge marks both cells
+    touched, inside = _kernels.fine_cells(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), start,
+                                          np.asarray(ring_piece, dtype=np.int64), len(pieces), float(x0), float(y0), FINE, 1e-6)
+    hit = touched | inside
+    nint = hit.sum(axis=0)
+    cov = ~touched & inside
+    inside_of = np.full(n, _OUTSIDE, dtype=np.int32)
+    for k, owner in enumerate(owners):  # the last covering piece wins, as in the reference
+        inside_of[cov[k]] = owner
+    fine = np.where(nint == 0, _OUTSIDE, _MIXED).astype(np.int32)
+    clean = (nint == 1) & cov.any(axis=0)
+    fine[clean] = inside_of[clean]
+    return fine
+
+
+def _fine_states_reference(pieces, owners, x0: float, y0: float) -> np.ndarray:
+    """_fine_states with shapely's intersects / contains_properly on the fine cells' boxes."""
+    step = 1.0 / FINE
+    fx, fy = np.meshgrid(np.arange(FINE), np.arange(FINE))
+    fx = x0 + fx.ravel() * step
+    fy = y0 + fy.ravel() * step
+    fboxes = shapely.box(fx, fy, fx + step, fy + step)
+    nint = np.zeros(FINE * FINE, dtype=np.int32)
+    inside_of = np.full(FINE * FINE, _OUTSIDE, dtype=np.int32)
+    covered_any = np.zeros(FINE * FINE, dtype=bool)
+    for p, owner in zip(pieces, owners):
+        hit = shapely.intersects(p, fboxes)
+        nint += hit
+        cov = hit & shapely.contains_properly(p, fboxes)
+        inside_of[cov] = owner
+        covered_any |= cov
+    fine = np.where(nint == 0, _OUTSIDE, _MIXED).astype(np.int32)
+    clean = (nint == 1) & covered_any
+    fine[clean] = inside_of[clean]
+    return fine
+
+
 class PolygonIndex:
     """locate(lon, lat) -> index of the containing polygon or -1, vectorised. Thread-safe."""
 
@@ -116,23 +171,7 @@ class PolygonIndex:
         self._piece_geom.extend(pieces)
         self._piece_owner.extend(owners)
 
-        step = 1.0 / FINE
-        fx, fy = np.meshgrid(np.arange(FINE), np.arange(FINE))
-        fx = x0 + fx.ravel() * step
-        fy = y0 + fy.ravel() * step
-        fboxes = shapely.box(fx, fy, fx + step, fy + step)
-        nint = np.zeros(FINE * FINE, dtype=np.int32)
-        inside_of = np.full(FINE * FINE, _OUTSIDE, dtype=np.int32)
-        covered_any = np.zeros(FINE * FINE, dtype=bool)
-        for p, owner in zip(pieces, owners):
-            hit = shapely.intersects(p, fboxes)
-            nint += hit
-            cov = hit & shapely.contains_properly(p, fboxes)
-            inside_of[cov] = owner
-            covered_any |= cov
-        fine = np.where(nint == 0, _OUTSIDE, _MIXED).astype(np.int32)
-        clean = (nint == 1) & covered_any
-        fine[clean] = inside_of[clean]
+        fine = _fine_states(pieces, owners, x0, y0)
         self._block[cid] = len(self._fine) // (FINE * FINE)
         self._fine = np.concatenate([self._fine, fine])
 
