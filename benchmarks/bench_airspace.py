@@ -62,7 +62,7 @@ from isrwatch.airspace.events import airspace_events
 from isrwatch import boundaries as regions
 args = json.loads({args!r})
 obs = pl.read_parquet(args["points"])
-regions.sovereign_table(); regions.land()  # file loading is not the grid's work
+regions.sovereign_table(); regions.sovereign_all(); regions.land()  # file loading and decoding is not the grid's work
 # numba's one-time start-up (import, compiler context, kernel cache) is not the grid's work
 # either: timed on its own, once per process
 t0 = time.perf_counter(); from isrwatch.airspace import _kernels; _kernels.startup(); startup = time.perf_counter() - t0
