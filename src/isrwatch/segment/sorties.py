@@ -662,15 +662,17 @@ _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (o
 
 
 def _aircraft_start_near(icao: pl.Series, i: int, step: int = 4096) -> int:
-    """The row nearest i (searching both ways) whose icao24 differs from the row before it
-    (0: none): the cut that shares the rows most evenly between aircraft."""
+    """A row near i (searching both ways, nearest first) whose icao24 differs from the row
+    before it (0: none): the cut that shares the rows most evenly between aircraft. Rows are
+    told apart by a hash of icao24 here; a cut is only used after the strings on both sides
+    are compared, so a shared hash can only move the cut, never make a wrong one."""
     n = len(icao)
     for width in (step, 16 * step, n):
         lo, hi = max(i - width, 1), min(i + width, n)
-        window = icao[lo - 1 : hi]
-        change = (window != window.shift(1)).fill_null(False).arg_true().to_numpy()
+        h = icao[lo - 1 : hi].hash().to_numpy()
+        change = np.flatnonzero(h[1:] != h[:-1])
         if len(change):
-            starts = lo - 1 + change.astype(np.int64)
+            starts = lo + change
             return int(starts[np.argmin(np.abs(starts - i))])
         if lo == 1 and hi == n:
             break
@@ -690,8 +692,8 @@ def _in_parts(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> pl.
 
     def part(k: int) -> tuple[pl.Series, pl.Series] | None:
         piece = df[bounds[k] : bounds[k + 1]]
-        run = piece["icao24"].rle_id().to_numpy()
-        t_us = piece["time"].dt.epoch("us").to_numpy()
+        cols = piece.select(pl.col("icao24").rle_id(), pl.col("time").dt.epoch("us"))
+        run, t_us = cols["icao24"].to_numpy(), cols["time"].to_numpy()
         heads, ordered = kernels.run_heads(run, t_us)
         if not ordered or not piece["icao24"].gather(heads).is_sorted():
             return None
