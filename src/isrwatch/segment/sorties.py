@@ -215,8 +215,8 @@ class _Rows:
             thresholds = (np.inf, np.inf, np.inf)
         else:
             thresholds = (rules.position_tolerance_km / 111.32 * 0.99, self.long_gap_s, rules.max_gap_h * 3600.0)
-        same, moved, flagged, bits, starts, _ = kernels.scan_rows(run, self.t_us, self.lat, self.lon, *thresholds)
-        self.__dict__.update(same=same, moved=moved, flags=(flagged, bits), starts_idx=starts)
+        same, moved, flagged, bits, starts, ordered = kernels.scan_rows(run, self.t_us, self.lat, self.lon, *thresholds)
+        self.__dict__.update(same=same, moved=moved, flags=(flagged, bits), starts_idx=starts, ordered=ordered)
 
     def _scanned(self, name: str) -> np.ndarray:
         if name not in self.__dict__:
@@ -248,6 +248,29 @@ class _Rows:
     def starts_idx(self) -> np.ndarray:
         """First row of each aircraft."""
         return self._scanned("starts_idx")
+
+    @cached_property
+    def ordered(self) -> bool:
+        """The rows are in (icao24, time) order: addresses increase from one aircraft to the
+        next, times within each."""
+        return bool(self._scanned("ordered")) and self.df["icao24"].gather(self.starts_idx).is_sorted()
+
+    def marked(self, rules: SortieRules) -> dict[str, np.ndarray]:
+        """Rows of three kinds, found by Polars in one pass: trusted ground flags ("og": on
+        the ground and not faster than on_ground_max_gs_kt -- faster is a flag glitch; unknown
+        speed is trusted), slow rows not flagged on the ground ("slow": candidates for
+        low-and-slow or deck; null speed is not slow) and the feed's leg marks ("leg")."""
+        if "_marked" not in self.__dict__:
+            og = pl.col("on_ground").fill_null(False)
+            gs = pl.col("gs")
+            exprs = {
+                "og": og & (gs.is_null() | gs.is_nan() | (gs <= rules.on_ground_max_gs_kt)),
+                "slow": ~og & (gs < max(rules.slow_gs_kt, rules.deck_gs_kt)),
+                "leg": pl.col("leg_start").fill_null(False),
+            }
+            found = self.df.select(e.arg_true().implode().alias(k) for k, e in exprs.items())
+            self.__dict__["_marked"] = {k: found[k][0].to_numpy().astype(np.int64) for k in exprs}
+        return self.__dict__["_marked"]
 
     def same_next(self, rows: np.ndarray) -> np.ndarray:
         """The next row continues this row's aircraft."""
@@ -368,30 +391,12 @@ class _Rows:
 
 
 def _nearest(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: float):
-    """(found mask, icao array, distance km, elevation ft) of the nearest airfield."""
-    if len(lat) > 256:
-        # parked and taxiing aircraft repeat one position: each distinct point looked up once
-        # (about half the points among the low and slow rows of real traffic)
-        z = np.empty(len(lat), dtype=np.complex128)
-        z.real, z.imag = lat, lon
-        pts, inv = np.unique(z, return_inverse=True)
-        if len(pts) < len(z):
-            found, icao, dist, elev = _nearest_each(index, pts.real.copy(), pts.imag.copy(), radius_km)
-            return found[inv], icao[inv], dist[inv], elev[inv]
-    return _nearest_each(index, lat, lon, radius_km)
-
-
-def _nearest_each(index: AirfieldIndex, lat: np.ndarray, lon: np.ndarray, radius_km: float):
+    """(found mask, airfield index (-1: none), distance km, elevation ft) of the nearest
+    airfield within radius_km."""
     best, dist = index.nearest(lat, lon, radius_km)
     found = best >= 0
-    safe = np.maximum(best, 0)
-    if len(index):
-        icao = np.where(found, index.icao[safe], None)
-        elev = np.where(found, index.elev[safe], np.nan)
-    else:
-        icao = np.full(len(best), None, dtype=object)
-        elev = np.full(len(best), np.nan)
-    return found, icao, dist, elev
+    elev = np.where(found, index.elev[np.maximum(best, 0)], np.nan) if len(index) else np.full(len(best), np.nan)
+    return found, best, dist, elev
 
 
 def _mark(n: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -411,15 +416,10 @@ def _ground_states(r: _Rows, index: AirfieldIndex, rules: SortieRules) -> np.nda
     airfield, or a deck -- with flag noise and garbage rows smoothed out."""
     # the trusted ground flags, and the candidates for low-and-slow or deck: few rows,
     # filtered step by step
-    og = pl.col("on_ground").fill_null(False)
-    gs = pl.col("gs")
-    # an on_ground row faster than on_ground_max_gs_kt is a flag glitch (unknown speed: trusted)
-    trusted = og & (gs.is_null() | gs.is_nan() | (gs <= rules.on_ground_max_gs_kt))
-    slow = ~og & (gs < max(rules.slow_gs_kt, rules.deck_gs_kt))  # null gs: not slow
-    rows = r.df.select(trusted.arg_true().implode().alias("og"), slow.arg_true().implode().alias("slow"))
-    og_rows, cand = (rows[name][0].to_numpy().astype(np.int64) for name in ("og", "slow"))
+    marked = r.marked(rules)
     ground = np.zeros(r.n, dtype=bool)
-    ground[og_rows] = True
+    ground[marked["og"]] = True
+    cand = marked["slow"]
     with np.errstate(invalid="ignore"):
         a, g = r.alt(cand), r.gs(cand)
         cand = cand[
@@ -694,10 +694,8 @@ def _in_parts(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> pl.
         piece = df[bounds[k] : bounds[k + 1]]
         cols = piece.select(pl.col("icao24").rle_id(), pl.col("time").dt.epoch("us"))
         run, t_us = cols["icao24"].to_numpy(), cols["time"].to_numpy()
-        heads, ordered = kernels.run_heads(run, t_us)
-        if not ordered or not piece["icao24"].gather(heads).is_sorted():
-            return None
-        return _gather_ids(*_sortie_rows(piece, t_us, index, rules, run=run))
+        rows = _sortie_rows(piece, t_us, index, rules, run=run, check_order=True)
+        return None if rows is None else _gather_ids(*rows)
 
     with ThreadPoolExecutor(max_workers=min(_CPUS, 2)) as pool:
         # largest parts first: the thread that finishes early takes the next one
@@ -721,12 +719,16 @@ def _gather_ids(ids: pl.Series, pick: np.ndarray, reason: np.ndarray) -> tuple[p
 
 
 def _sortie_rows(
-    dv: pl.DataFrame, t_us: np.ndarray | None, index: AirfieldIndex, rules: SortieRules, *, run: np.ndarray | None = None
-) -> tuple[pl.Series, np.ndarray, np.ndarray]:
+    dv: pl.DataFrame, t_us: np.ndarray | None, index: AirfieldIndex, rules: SortieRules, *,
+    run: np.ndarray | None = None, check_order: bool = False,
+) -> tuple[pl.Series, np.ndarray, np.ndarray] | None:
     """The sorties of a table sorted by (icao24, time) whose rows all have a position:
     (ids with null first, sortie number per row (0: none), reason code per row). run, t_us:
-    the aircraft run ids and times in microseconds when already made."""
+    the aircraft run ids and times in microseconds when already made. check_order: None when
+    the rows turn out not to be in (icao24, time) order (found by the row scan)."""
     r = _Rows(dv, run, t_us, rules=rules)
+    if check_order and not r.ordered:
+        return None
 
     ground = _ground_states(r, index, rules)
     n = r.n
@@ -773,7 +775,7 @@ def _sortie_rows(
     # the feed's leg marks between two airborne rows count only low down: up high they come
     # from readsb's "long gap, little movement" rule, which an aircraft loitering out of
     # coverage trips without landing
-    legs = prev_airborne(dv["leg_start"].fill_null(False).arg_true().to_numpy().astype(np.int64))
+    legs = prev_airborne(r.marked(rules)["leg"])
     with np.errstate(invalid="ignore"):
         legs = legs[~((r.alt(legs) >= rules.leg_mark_max_alt_ft) | (r.alt(legs - 1) >= rules.leg_mark_max_alt_ft))]
     for k, hit in ((7, legs), (6, callsign), (5, reappear), (4, endurance), (3, speed)):
@@ -827,7 +829,8 @@ def _label(index, lat, lon, observed, on_ground_state, drift_km, rules: SortieRu
     deck_drift_km or more (a ship under way); else null. nearest: _nearest() of these
     points within max(near_airfield_km, at_sea_min_km), when already looked up."""
     radius = max(rules.near_airfield_km, rules.at_sea_min_km)
-    found, icao, dist, _ = nearest if nearest is not None else _nearest(index, lat, lon, radius)
+    found, best, dist, _ = nearest if nearest is not None else _nearest(index, lat, lon, radius)
+    icao = index.icao[np.maximum(best, 0)] if len(index) else np.full(len(best), None, dtype=object)
     with np.errstate(invalid="ignore"):
         near = found & (dist <= rules.near_airfield_km)
         sea = on_ground_state & ~near & (~found | (drift_km >= rules.deck_drift_km))
