@@ -237,6 +237,12 @@ def test_two_threads_give_what_one_gives(monkeypatch):
     assert len(calls) == 2
     monkeypatch.setattr(sorties, "_PARALLEL_MIN_ROWS", 10**12)
     assert two.equals(assign_sorties(shuffled))
+    # a row without a position sends the table down the general path: the same result
+    holed = obs.with_columns(pl.when(pl.int_range(pl.len()) == 2_500).then(None).otherwise(pl.col("lat")).alias("lat"))
+    one = assign_sorties(holed)
+    monkeypatch.setattr(sorties, "_PARALLEL_MIN_ROWS", 100)
+    two = assign_sorties(holed)
+    assert two.equals(one) and two["flight_id"][2_500] is None
     assert one["flight_id"].n_unique() > 50
 
 

@@ -623,7 +623,7 @@ def assign_sorties(
     # the usual case first: a long table already in (icao24, time) order, every row with a
     # position -- split between aircraft, each half checked for order and decided in its own
     # thread (every rule looks within one aircraft; the kernels and Polars release the GIL)
-    if obs.height >= _PARALLEL_MIN_ROWS and _CPUS > 1 and _has_position(obs) is None:
+    if obs.height >= _PARALLEL_MIN_ROWS and _CPUS > 1:
         out = _in_parts(obs, index, rules)
         if out is not None:
             return out
@@ -681,7 +681,8 @@ def _aircraft_start_near(icao: pl.Series, i: int, step: int = 4096) -> int:
 
 def _in_parts(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> pl.DataFrame | None:
     """assign_sorties' result computed in _PARTS parts (cut between aircraft) on two threads,
-    or None when the table is not in (icao24, time) order (or cannot be cut)."""
+    or None when the table is not in (icao24, time) order, has rows without a position, or
+    cannot be cut."""
     icao = df["icao24"]
     if icao.null_count() or df["time"].null_count():
         return None
@@ -692,6 +693,8 @@ def _in_parts(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> pl.
 
     def part(k: int) -> tuple[pl.Series, pl.Series] | None:
         piece = df[bounds[k] : bounds[k + 1]]
+        if _has_position(piece) is not None:  # rows without a position: the general path
+            return None
         cols = piece.select(pl.col("icao24").rle_id(), pl.col("time").dt.epoch("us"))
         run, t_us = cols["icao24"].to_numpy(), cols["time"].to_numpy()
         rows = _sortie_rows(piece, t_us, index, rules, run=run, check_order=True)
