@@ -281,3 +281,44 @@ def test_rows_read_a_few_values_through_the_validity_bitmap(seed, offset, dtype)
     rows = rng.integers(0, df.height, 50)
     expected = df["alt_baro"].cast(pl.Float64).gather(rows).fill_null(np.nan).to_numpy()
     assert np.array_equal(r.at("alt_baro", rows), expected, equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 100_000), offset=st.integers(0, 19), all_null=st.booleans())
+def test_marked_rows_read_from_arrow_buffers_match_polars(seed, offset, all_null):
+    rng = np.random.default_rng(seed)
+    n = 150
+    def maybe_null(values, p):
+        return [None if (all_null or rng.random() < p) else v for v in values]
+    df = pl.DataFrame(
+        {
+            "on_ground": pl.Series(maybe_null((rng.random(n) < 0.4).tolist(), 0.2), dtype=pl.Boolean),
+            "gs": pl.Series(maybe_null(rng.choice([5.0, 60.0, 100.0, 300.0, float("nan")], n).tolist(), 0.2), dtype=pl.Float32),
+            "leg_start": pl.Series(maybe_null((rng.random(n) < 0.1).tolist(), 0.3), dtype=pl.Boolean),
+        }
+    )[offset:]
+    rules = sorties.SortieRules()
+    got = sorties._Rows(df).marked(rules)
+    og, gs = pl.col("on_ground").fill_null(False), pl.col("gs")
+    expected = df.select(
+        (og & (gs.is_null() | gs.is_nan() | (gs <= rules.on_ground_max_gs_kt))).arg_true().implode().alias("og"),
+        (~og & (gs < max(rules.slow_gs_kt, rules.deck_gs_kt))).arg_true().implode().alias("slow"),
+        pl.col("leg_start").fill_null(False).arg_true().implode().alias("leg"),
+    )
+    for key in ("og", "slow", "leg"):
+        assert got[key].tolist() == expected[key][0].to_list(), key
+
+
+def test_a_run_joining_two_aircraft_is_not_taken_as_ordered():
+    """Parts take their aircraft runs from a hash of icao24; a run that (by a shared hash)
+    joined two neighbouring aircraft must fail the order check, sending the table down the
+    exact path."""
+    t = pl.Series([1_750_000_000_000_000 + i * 1_000_000 for i in range(6)]).cast(pl.Datetime("us", "UTC"))
+    df = pl.DataFrame({"time": t, "icao24": ["a00001"] * 3 + ["a00002"] * 3, "lat": [1.0] * 6, "lon": [2.0] * 6})
+    t_us = df["time"].dt.epoch("us").to_numpy()
+    exact = np.array([1, 1, 1, 2, 2, 2], dtype=np.uint64)
+    joined = np.ones(6, dtype=np.uint64)
+    assert sorties._Rows(df, exact, t_us).ordered
+    assert not sorties._Rows(df, joined, t_us).ordered
+    backwards = df.with_columns(pl.Series("icao24", ["a00002"] * 3 + ["a00001"] * 3))
+    assert not sorties._Rows(backwards, exact, t_us).ordered

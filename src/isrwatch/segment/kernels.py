@@ -433,3 +433,47 @@ def airfield_nearest(key, ids, af_lat, af_lon, code_rank, qlat, qlon, radius, km
                     best[q] = a
                     dist[q] = d
     return best, dist
+
+
+# ---- Arrow columns read in place ----------------------------------------------------------
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bit(bits, offset, i):
+    j = i + offset
+    return (bits[j >> 3] >> (j & 7)) & 1
+
+
+@njit(cache=True, nogil=True)
+def marked_rows(n, og_bits, og_valid, og_off, gs, gs_valid, gs_off, leg_bits, leg_valid, leg_off, max_ground_gs, slow_gs):
+    """Rows of three kinds, read from Arrow buffers (bit-packed booleans, validity bitmaps;
+    an empty validity array means no nulls): trusted ground flags (on the ground, speed not
+    above max_ground_gs or unknown), slow rows not flagged on the ground (speed known and
+    below slow_gs) and leg marks. A null flag is False."""
+    n_og = 0
+    n_slow = 0
+    n_leg = 0
+    for pass_ in range(2):
+        if pass_ == 1:
+            og_rows = np.empty(n_og, dtype=np.int64)
+            slow_rows = np.empty(n_slow, dtype=np.int64)
+            leg_rows = np.empty(n_leg, dtype=np.int64)
+            n_og = n_slow = n_leg = 0
+        for i in range(n):
+            og = _bit(og_bits, og_off, i) == 1 and (len(og_valid) == 0 or _bit(og_valid, og_off, i) == 1)
+            known = len(gs_valid) == 0 or _bit(gs_valid, gs_off, i) == 1
+            v = gs[i]
+            if og:
+                if not known or not (v > max_ground_gs):
+                    if pass_ == 1:
+                        og_rows[n_og] = i
+                    n_og += 1
+            elif known and v < slow_gs:
+                if pass_ == 1:
+                    slow_rows[n_slow] = i
+                n_slow += 1
+            if _bit(leg_bits, leg_off, i) == 1 and (len(leg_valid) == 0 or _bit(leg_valid, leg_off, i) == 1):
+                if pass_ == 1:
+                    leg_rows[n_leg] = i
+                n_leg += 1
+    return og_rows, slow_rows, leg_rows

@@ -164,6 +164,8 @@ def _in_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray | None, np.nd
 
 # ---- row-level arrays (numpy, over a table sorted by icao24, time) ----------------------
 
+_NO_NULLS = np.empty(0, dtype=np.uint8)  # an empty validity bitmap: every value is there
+
 
 class _Rows:
     """The columns the rules read, as numpy arrays, and neighbours within an aircraft.
@@ -252,25 +254,46 @@ class _Rows:
     @cached_property
     def ordered(self) -> bool:
         """The rows are in (icao24, time) order: addresses increase from one aircraft to the
-        next, times within each."""
-        return bool(self._scanned("ordered")) and self.df["icao24"].gather(self.starts_idx).is_sorted()
+        next, times within each -- and each run holds one address (run ids made from a hash
+        of icao24 could, in theory, join two neighbouring aircraft: their first and last
+        addresses would then differ)."""
+        if not self._scanned("ordered"):
+            return False
+        starts = self.starts_idx
+        icao = self.df["icao24"]
+        first = icao.gather(starts)
+        last = icao.gather(np.append(starts[1:] - 1, self.n - 1))
+        return bool(first.is_sorted() and first.n_unique() == len(first) and (first == last).all())
 
     def marked(self, rules: SortieRules) -> dict[str, np.ndarray]:
-        """Rows of three kinds, found by Polars in one pass: trusted ground flags ("og": on
-        the ground and not faster than on_ground_max_gs_kt -- faster is a flag glitch; unknown
-        speed is trusted), slow rows not flagged on the ground ("slow": candidates for
-        low-and-slow or deck; null speed is not slow) and the feed's leg marks ("leg")."""
+        """Rows of three kinds, found in one compiled pass over the Arrow buffers: trusted
+        ground flags ("og": on the ground and not faster than on_ground_max_gs_kt -- faster is
+        a flag glitch; unknown speed is trusted), slow rows not flagged on the ground ("slow":
+        candidates for low-and-slow or deck; unknown speed is not slow) and the feed's leg
+        marks ("leg")."""
         if "_marked" not in self.__dict__:
-            og = pl.col("on_ground").fill_null(False)
-            gs = pl.col("gs")
-            exprs = {
-                "og": og & (gs.is_null() | gs.is_nan() | (gs <= rules.on_ground_max_gs_kt)),
-                "slow": ~og & (gs < max(rules.slow_gs_kt, rules.deck_gs_kt)),
-                "leg": pl.col("leg_start").fill_null(False),
-            }
-            found = self.df.select(e.arg_true().implode().alias(k) for k, e in exprs.items())
-            self.__dict__["_marked"] = {k: found[k][0].to_numpy().astype(np.int64) for k in exprs}
+            og, leg = self._bools("on_ground"), self._bools("leg_start")
+            gs, gs_valid, gs_off = self._native("gs")
+            gs_valid = _NO_NULLS if gs_valid is None else gs_valid
+            og_rows, slow_rows, leg_rows = kernels.marked_rows(
+                self.n, *og, gs, gs_valid, gs_off, *leg, rules.on_ground_max_gs_kt, max(rules.slow_gs_kt, rules.deck_gs_kt)
+            )
+            self.__dict__["_marked"] = {"og": og_rows, "slow": slow_rows, "leg": leg_rows}
         return self.__dict__["_marked"]
+
+    def _bools(self, name: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """A boolean column's Arrow buffers: value bits, validity bits (empty: no nulls) and
+        their bit offset -- views, not copies."""
+        s = self.df[name]
+        if s.dtype != pl.Boolean:
+            s = s.cast(pl.Boolean)
+        if s.n_chunks() > 1:
+            s = s.rechunk()
+        arr = s.to_arrow()
+        validity, values = arr.buffers()
+        bits = np.frombuffer(values, dtype=np.uint8) if values is not None else np.zeros((len(arr) + 7) // 8 + 1, np.uint8)
+        valid = np.frombuffer(validity, dtype=np.uint8) if validity is not None and s.null_count() else _NO_NULLS
+        return bits, valid, arr.offset
 
     def same_next(self, rows: np.ndarray) -> np.ndarray:
         """The next row continues this row's aircraft."""
@@ -695,7 +718,9 @@ def _in_parts(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> pl.
         piece = df[bounds[k] : bounds[k + 1]]
         if _has_position(piece) is not None:  # rows without a position: the general path
             return None
-        cols = piece.select(pl.col("icao24").rle_id(), pl.col("time").dt.epoch("us"))
+        # aircraft runs from a hash of icao24 (several times cheaper than comparing the
+        # strings; the order check below makes sure no run joins two aircraft)
+        cols = piece.select(pl.col("icao24").hash(), pl.col("time").dt.epoch("us"))
         run, t_us = cols["icao24"].to_numpy(), cols["time"].to_numpy()
         rows = _sortie_rows(piece, t_us, index, rules, run=run, check_order=True)
         return None if rows is None else _gather_ids(*rows)
