@@ -221,7 +221,7 @@ def test_two_threads_give_what_one_gives(monkeypatch):
     one = assign_sorties(obs)
     monkeypatch.setattr(sorties, "_PARALLEL_MIN_ROWS", 100)
     monkeypatch.setattr(sorties, "_CPUS", 2)
-    cut = sorties._aircraft_start_near(obs["icao24"], obs.height // 2)
+    cut = sorties._aircraft_start_near(run, obs.height // 2)
     starts = np.flatnonzero(~_same(run))[1:]
     assert cut == starts[np.argmin(np.abs(starts - obs.height // 2))]
     calls = []

@@ -684,45 +684,36 @@ _PARTS = 2
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _aircraft_start_near(icao: pl.Series, i: int, step: int = 4096) -> int:
-    """A row near i (searching both ways, nearest first) whose icao24 differs from the row
-    before it (0: none): the cut that shares the rows most evenly between aircraft. Rows are
-    told apart by a hash of icao24 here; a cut is only used after the strings on both sides
-    are compared, so a shared hash can only move the cut, never make a wrong one."""
-    n = len(icao)
-    for width in (step, 16 * step, n):
-        lo, hi = max(i - width, 1), min(i + width, n)
-        h = icao[lo - 1 : hi].hash().to_numpy()
-        change = np.flatnonzero(h[1:] != h[:-1])
-        if len(change):
-            starts = lo + change
-            return int(starts[np.argmin(np.abs(starts - i))])
-        if lo == 1 and hi == n:
-            break
-    return 0
+def _aircraft_start_near(run: np.ndarray, i: int) -> int:
+    """The row nearest i (either way) whose run id differs from the row before it (0: none):
+    the cut that shares the rows most evenly between aircraft."""
+    starts = np.flatnonzero(run[1:] != run[:-1]) + 1
+    return int(starts[np.argmin(np.abs(starts - i))]) if len(starts) else 0
 
 
 def _in_parts(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> pl.DataFrame | None:
     """assign_sorties' result computed in _PARTS parts (cut between aircraft) on two threads,
     or None when the table is not in (icao24, time) order, has rows without a position, or
     cannot be cut."""
-    icao = df["icao24"]
-    if icao.null_count() or df["time"].null_count():
+    if df["icao24"].null_count() or df["time"].null_count():
         return None
-    cuts = sorted({_aircraft_start_near(icao, df.height * k // _PARTS) for k in range(1, _PARTS)} - {0})
+    # aircraft runs from a hash of icao24 (several times cheaper than comparing the strings;
+    # each part's order check makes sure no run joins two aircraft), in one Polars pass with
+    # the times
+    cols = df.select(pl.col("icao24").hash(), pl.col("time").dt.epoch("us"))
+    run, t_us = cols["icao24"].to_numpy(), cols["time"].to_numpy()
+    cuts = sorted({_aircraft_start_near(run, df.height * k // _PARTS) for k in range(1, _PARTS)} - {0})
+    icao = df["icao24"]
     if not cuts or not all(icao[c - 1] < icao[c] for c in cuts):
         return None
     bounds = [0, *cuts, df.height]
 
     def part(k: int) -> tuple[pl.Series, pl.Series] | None:
-        piece = df[bounds[k] : bounds[k + 1]]
+        sl = slice(bounds[k], bounds[k + 1])
+        piece = df[sl]
         if _has_position(piece) is not None:  # rows without a position: the general path
             return None
-        # aircraft runs from a hash of icao24 (several times cheaper than comparing the
-        # strings; the order check below makes sure no run joins two aircraft)
-        cols = piece.select(pl.col("icao24").hash(), pl.col("time").dt.epoch("us"))
-        run, t_us = cols["icao24"].to_numpy(), cols["time"].to_numpy()
-        rows = _sortie_rows(piece, t_us, index, rules, run=run, check_order=True)
+        rows = _sortie_rows(piece, t_us[sl], index, rules, run=run[sl], check_order=True)
         return None if rows is None else _gather_ids(*rows)
 
     with ThreadPoolExecutor(max_workers=min(_CPUS, 2)) as pool:
