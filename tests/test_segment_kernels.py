@@ -285,7 +285,7 @@ def test_rows_read_a_few_values_through_the_validity_bitmap(seed, offset, dtype)
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 100_000), offset=st.integers(0, 19), all_null=st.booleans())
-def test_marked_rows_read_from_arrow_buffers_match_polars(seed, offset, all_null):
+def test_marked_rows_match_the_rules_on_sliced_tables_with_nulls(seed, offset, all_null):
     rng = np.random.default_rng(seed)
     n = 150
     def maybe_null(values, p):
