@@ -673,11 +673,20 @@ _PARTS = 2
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _aircraft_start_near(run: np.ndarray, i: int) -> int:
+def _aircraft_start_near(run: np.ndarray, i: int, step: int = 65_536) -> int:
     """The row nearest i (either way) whose run id differs from the row before it (0: none):
-    the cut that shares the rows most evenly between aircraft."""
-    starts = np.flatnonzero(run[1:] != run[:-1]) + 1
-    return int(starts[np.argmin(np.abs(starts - i))]) if len(starts) else 0
+    the cut that shares the rows most evenly between aircraft. Looked for in a window around
+    i first, widened until one is found."""
+    n = len(run)
+    width = step
+    while True:
+        lo, hi = max(i - width, 1), min(i + width, n)
+        starts = np.flatnonzero(run[lo:hi] != run[lo - 1 : hi - 1]) + lo
+        if len(starts):
+            return int(starts[np.argmin(np.abs(starts - i))])
+        if lo == 1 and hi == n:
+            return 0
+        width *= 4
 
 
 def _in_parts(df: pl.DataFrame, index: AirfieldIndex, rules: SortieRules) -> pl.DataFrame | None:
