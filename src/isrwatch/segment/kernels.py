@@ -361,6 +361,23 @@ def _window(qlat, qrad, km_per_deg_lat):
     return int(np.floor(qlat - dlat)), int(np.floor(qlat + dlat)), dlon
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cell_span(key, cell, lon, dlon):
+    """Index entries of one latitude cell within dlon degrees of lon."""
+    base = cell * 1000.0 + lon + 360.0
+    return np.searchsorted(key, base - dlon, "left"), np.searchsorted(key, base + dlon, "right")
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _km_within(lat, lon, a, radius, af_lat, af_lon, km_per_deg_lat, earth_km):
+    """Distance to airfield a, or inf when it is certainly farther than radius: the latitude
+    difference alone is a lower bound of the distance (with a margin for rounding), and it
+    rules out most of a cell's airfields without the trigonometry."""
+    if abs(af_lat[a] - lat) * km_per_deg_lat > radius * (1 + 1e-9) + 1e-9:
+        return np.inf
+    return _haversine_km(lat, lon, af_lat[a], af_lon[a], earth_km)
+
+
 @njit(cache=True, nogil=True)
 def airfield_pairs(key, ids, af_lat, af_lon, qlat, qlon, qrad, km_per_deg_lat, earth_km):
     """The airfields within qrad km of each query point, as (query, airfield, km) in query
@@ -377,8 +394,7 @@ def airfield_pairs(key, ids, af_lat, af_lon, qlat, qlon, qrad, km_per_deg_lat, e
             continue
         c_lo, c_hi, dlon = _window(la, rad, km_per_deg_lat)
         for cell in range(c_lo, c_hi + 1):
-            j0 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 - dlon, "left")
-            j1 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 + dlon, "right")
+            j0, j1 = _cell_span(key, cell, lo, dlon)
             bound += j1 - j0
     q_out = np.empty(bound, dtype=np.int64)
     a_out = np.empty(bound, dtype=np.int64)
@@ -390,15 +406,10 @@ def airfield_pairs(key, ids, af_lat, af_lon, qlat, qlon, qrad, km_per_deg_lat, e
         la, lo, rad = qlat[q], qlon[q], qrad[q]
         c_lo, c_hi, dlon = _window(la, rad, km_per_deg_lat)
         for cell in range(c_lo, c_hi + 1):
-            j0 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 - dlon, "left")
-            j1 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 + dlon, "right")
+            j0, j1 = _cell_span(key, cell, lo, dlon)
             for j in range(j0, j1):
                 a = ids[j]
-                # the latitude difference alone is a lower bound of the distance (with a
-                # margin for rounding): most of a cell's airfields are ruled out by it
-                if abs(af_lat[a] - la) * km_per_deg_lat > rad * (1 + 1e-9) + 1e-9:
-                    continue
-                d = _haversine_km(la, lo, af_lat[a], af_lon[a], earth_km)
+                d = _km_within(la, lo, a, rad, af_lat, af_lon, km_per_deg_lat, earth_km)
                 if d <= rad:
                     q_out[k] = q
                     a_out[k] = a
@@ -420,13 +431,10 @@ def airfield_nearest(key, ids, af_lat, af_lon, code_rank, qlat, qlon, radius, km
             continue
         c_lo, c_hi, dlon = _window(la, radius, km_per_deg_lat)
         for cell in range(c_lo, c_hi + 1):
-            j0 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 - dlon, "left")
-            j1 = np.searchsorted(key, cell * 1000.0 + lo + 360.0 + dlon, "right")
+            j0, j1 = _cell_span(key, cell, lo, dlon)
             for j in range(j0, j1):
                 a = ids[j]
-                if abs(af_lat[a] - la) * km_per_deg_lat > radius * (1 + 1e-9) + 1e-9:
-                    continue
-                d = _haversine_km(la, lo, af_lat[a], af_lon[a], earth_km)
+                d = _km_within(la, lo, a, radius, af_lat, af_lon, km_per_deg_lat, earth_km)
                 if d <= radius and (
                     best[q] < 0 or d < dist[q] or (d == dist[q] and code_rank[a] < code_rank[best[q]])
                 ):
