@@ -57,6 +57,26 @@ def cell_estimate(lon, lat, blk, cb, radius_km, out):
     return missing
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _keep_best(bv, bi, cnt, k, w, idx):
+    """Insert (w, idx) into the k best values kept so far in bv/bi (largest first; stable: an
+    equal value goes after); returns how many are kept."""
+    if cnt < k:
+        j = cnt
+        cnt += 1
+    elif w > bv[k - 1]:
+        j = k - 1
+    else:
+        return cnt
+    while j > 0 and bv[j - 1] < w:
+        bv[j] = bv[j - 1]
+        bi[j] = bi[j - 1]
+        j -= 1
+    bv[j] = w
+    bi[j] = idx
+    return cnt
+
+
 @numba.njit(cache=True, nogil=True)
 def group_top_sorted(group, value, largest, k, slack):
     """Indices of the k largest (smallest) values of each group, groups given as contiguous runs
@@ -86,20 +106,7 @@ def group_top_sorted(group, value, largest, k, slack):
             w = sign * v if math.isfinite(v) else -np.inf
             if w < best - slack and not (w == best):
                 continue
-            # insertion into the k best kept so far (stable: an equal value goes after)
-            if cnt < k:
-                j = cnt
-                cnt += 1
-            elif w > bv[k - 1]:
-                j = k - 1
-            else:
-                continue
-            while j > 0 and bv[j - 1] < w:
-                bv[j] = bv[j - 1]
-                bi[j] = bi[j - 1]
-                j -= 1
-            bv[j] = w
-            bi[j] = i
+            cnt = _keep_best(bv, bi, cnt, k, w, i)
         for j in range(cnt):
             out[m] = bi[j]
             m += 1
@@ -228,19 +235,7 @@ def top_by_estimate(pos, gfull, lon, lat, blk, cb, radius_km, rcell, largest, k,
             w = ev_v[j0]
             if w < best - slack and not (w == best):
                 continue
-            if cnt < k:
-                j = cnt
-                cnt += 1
-            elif w > bv[k - 1]:
-                j = k - 1
-            else:
-                continue
-            while j > 0 and bv[j - 1] < w:
-                bv[j] = bv[j - 1]
-                bi[j] = bi[j - 1]
-                j -= 1
-            bv[j] = w
-            bi[j] = ev_i[j0]
+            cnt = _keep_best(bv, bi, cnt, k, w, ev_i[j0])
         for j in range(cnt):
             out[m] = bi[j]
             m += 1
