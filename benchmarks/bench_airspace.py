@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from common import REPO, best_of, machine, markdown_table, run_here, run_in_traffic, shared_data, write_json
+from common import REPO, SNIPPET_PRELUDE, best_of, machine, markdown_table, run_in_traffic, run_python, shared_data, write_json
 
 sys.path.insert(0, str(REPO / "src"))
 
@@ -185,7 +185,10 @@ def main(argv=None) -> int:
 
             p.write_bytes(shapely.to_wkb(regions.sovereign(rid)))
             polys[rid] = str(p)
-        cold = run_here(COLD_SNIPPET.format(args=json.dumps({"points": str(pts), "regions": REGIONS})))
+        # an empty user cache: boundary cells kept by earlier runs would make "cold" warm
+        with tempfile.TemporaryDirectory() as empty_cache:
+            cold = run_python(SNIPPET_PRELUDE + COLD_SNIPPET.format(args=json.dumps({"points": str(pts), "regions": REGIONS})),
+                              env={"ISRWATCH_CACHE": empty_cache})
         traffic = None
         if not args.no_traffic:
             traffic = run_in_traffic(TRAFFIC_SNIPPET.format(args=json.dumps({"points": str(pts), "polygons": polys, "n": 1})))

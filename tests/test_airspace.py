@@ -400,3 +400,37 @@ def test_bare_geometry_cache_is_not_fooled_by_a_reused_id():
         ev = airspace_events(flight("R", [(10.5 + k, 10.5)]), box, region_id="same-id")
         assert ev["entered"].to_list() == [True]
         del box
+
+
+def test_boundary_cell_answers_kept_between_processes(tmp_path, monkeypatch):
+    """The cells a boundary's distance estimates fill are written to the cache directory and
+    read by the next BoundaryDistance of the same boundary, which then fills nothing; a
+    damaged file is ignored and rewritten; another boundary gets its own file."""
+    from isrwatch.airspace import geodesy
+
+    mex = catalog.sovereign_region("MEX").geometry
+    rng = np.random.default_rng(4)
+    lon, lat = rng.uniform(-118, -106, 400), rng.uniform(22, 33, 400)
+    first = BoundaryDistance(mex, cell_cache=tmp_path)
+    est = first.estimate_km(lon, lat)
+    assert first.save_cells() and not first.save_cells()  # written once, nothing new after
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1
+
+    def no_fill(*args, **kwargs):
+        raise AssertionError("a cell was filled again")
+
+    second = BoundaryDistance(mex, cell_cache=tmp_path)
+    monkeypatch.setattr(second, "_nearest_approx", no_fill)
+    assert np.array_equal(second.estimate_km(lon, lat), est)
+    assert not second.save_cells()
+    monkeypatch.undo()
+
+    files[0].write_bytes(b"not a numpy file")
+    third = BoundaryDistance(mex, cell_cache=tmp_path)
+    assert np.array_equal(third.estimate_km(lon, lat), est) and third.save_cells()
+
+    box = BoundaryDistance(BOX, cell_cache=tmp_path)
+    box.estimate_km(lon[:5], lat[:5])
+    geodesy._save_cell_files()  # what runs when the process ends, for those still in use
+    assert len(list(tmp_path.glob("*.npz"))) == 2

@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 import shapely
 
-from isrwatch import schema
+from isrwatch import paths, schema
 from isrwatch.airspace.catalog import Region, get_region
 from isrwatch.airspace.classify import land_index, region_index
 from isrwatch.airspace.geodesy import BoundaryDistance, geodesic_km_fast
@@ -55,8 +55,11 @@ def _boundary_distance(region: Region) -> BoundaryDistance:
     hit = _DIST.get(key)
     if hit is not None and hit[0] is region.geometry:
         return hit[1]
-    bd = BoundaryDistance(region.geometry)
+    # the cell answers of a boundary are kept in the user cache between processes
+    bd = BoundaryDistance(region.geometry, cell_cache=paths.cache_dir() / "boundary-cells")
     if len(_DIST) > 16:
+        for _, old in _DIST.values():
+            old.save_cells()  # their cell answers, before they go
         _DIST.clear()
     _DIST[key] = (region.geometry, bd)
     return bd

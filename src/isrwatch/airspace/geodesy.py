@@ -16,8 +16,13 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import os
 import threading
+import weakref
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pyproj
@@ -31,6 +36,9 @@ GEOD = pyproj.Geod(ellps="WGS84")
 TILE_DEG = 4.0
 MAX_SEG_KM = 2.0
 CELL_DEG = 1.0 / 64  # cache cell for estimate_km (≈1.7 km); the kernels' CELL_PER is the same 64
+# what the cell cache files hold; a change to how cells are filled (_nearest_approx, TILE_DEG,
+# CELL_DEG) must change it, so that older files are not read
+CELL_CACHE_VERSION = "cells-1"
 MAX_CACHED_CELLS = 4_000_000
 # great-circle km from a cell's centre to its farthest corner, rounded up (the half diagonal of a
 # CELL_DEG square at the equator is 1.2286 km on the mean-radius sphere; cells shrink poleward)
@@ -161,7 +169,10 @@ class BoundaryDistance:
     distance() refines chosen points exactly (see module docstring).
     """
 
-    def __init__(self, region: shapely.Geometry):
+    def __init__(self, region: shapely.Geometry, *, cell_cache: Path | None = None):
+        """cell_cache: a directory where the cell answers of this boundary are kept between
+        processes (read here, written when the process ends if new cells were filled): the
+        first call on a large country otherwise spends seconds filling them."""
         parts = [p for p in shapely.get_parts(region) if not p.is_empty]
         polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
         lines = [p for p in parts if p.geom_type not in ("Polygon", "MultiPolygon")]
@@ -184,6 +195,51 @@ class BoundaryDistance:
         self._cb = np.empty((0, 3))
         self._kidx = None  # arrays of the compiled distance, see _kernel_index
         self._boxes = None  # bounding boxes of the compiled crossings, see crossings
+        self._cell_file = None if cell_cache is None or self.empty else Path(cell_cache) / f"{self._cell_key()}.npz"
+        self._cells_dirty = False
+        if self._cell_file is not None:
+            self._load_cells()
+            _WITH_CELL_FILES.add(self)
+
+    def _cell_key(self) -> str:
+        """The boundary (its segments) and the cache's version, hashed: a file name."""
+        h = hashlib.sha256(CELL_CACHE_VERSION.encode())
+        for v in (self.x1, self.y1, self.x2, self.y2):
+            h.update(np.ascontiguousarray(v, dtype=np.float64).tobytes())
+        return f"{CELL_CACHE_VERSION}-{h.hexdigest()[:24]}"
+
+    def _load_cells(self) -> None:
+        """The cell answers kept by an earlier process, when the file is there and sound."""
+        try:
+            with np.load(self._cell_file) as f:
+                blk, cb = f["blk"], f["cb"]
+        except (OSError, ValueError, KeyError):
+            return  # no file yet, or an unreadable one: filled again and rewritten
+        per = int(round(1.0 / CELL_DEG))
+        sound = (
+            blk.shape == self._blk.shape and blk.dtype == np.int32 and cb.ndim == 2 and cb.shape[1] == 3
+            and len(cb) % (per * per) == 0 and int(blk.max(initial=-1)) < len(cb) // (per * per)
+        )
+        if sound:
+            self._blk, self._cb = blk.copy(), np.ascontiguousarray(cb, dtype=np.float64)
+
+    @locked
+    def save_cells(self) -> bool:
+        """Write the cell answers to the cache file if new cells were filled (atomically: a
+        temporary file renamed over the old one). False when there was nothing to write or the
+        directory cannot be written (the cache only saves time)."""
+        if self._cell_file is None or not self._cells_dirty:
+            return False
+        try:
+            self._cell_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._cell_file.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, blk=self._blk, cb=self._cb)  # unfilled cells are NaN: they pack well
+            os.replace(tmp, self._cell_file)
+        except OSError:
+            return False
+        self._cells_dirty = False
+        return True
 
     @locked
     def crossings(self, x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
@@ -343,6 +399,7 @@ class BoundaryDistance:
             nbx, nby = self._nearest_approx(cx, cy)
             self._cb[todo, 0], self._cb[todo, 1] = nbx, nby
             self._cb[todo, 2] = haversine_km(cy, cx, nby, nbx)
+            self._cells_dirty = True
             bx = self._cb[slot, 0]
         return bx, self._cb[slot, 1]
 
@@ -549,3 +606,14 @@ class BoundaryDistance:
         blon[p] = elon
         blat[p] = elat
         return out, blon, blat
+
+
+# boundaries with a cell cache file still in use: their new cells are written when the process
+# ends (a holder that lets one go early saves it first, as airspace.events does)
+_WITH_CELL_FILES: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _save_cell_files() -> None:
+    for bd in list(_WITH_CELL_FILES):
+        bd.save_cells()
