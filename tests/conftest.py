@@ -11,6 +11,23 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ISRWATCH_SHARED", REPO.parent / "shared"))
 
 
+def pytest_configure(config):
+    """The user's store and cache directories are out of reach for the whole session, also for
+    module-scoped fixtures (set up before any per-test fixture) and what runs at exit (the
+    boundary-cell cache is written then): every process gets its own temporary home."""
+    import atexit
+    import shutil
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="isrwatch-test-home-"))
+    # registered before isrwatch is imported, so it runs after isrwatch's own exit handlers
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    os.environ["XDG_DATA_HOME"] = str(home / "data")
+    os.environ["XDG_CACHE_HOME"] = str(home / "cache")
+    os.environ.pop("ISRWATCH_DB", None)
+    os.environ.pop("ISRWATCH_CACHE", None)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """Root of ../shared/data; skips the test when the material is absent."""
