@@ -13,17 +13,14 @@ from isrwatch.cli.common import (
     JsonOption,
     WindowEndOption,
     WindowStartOption,
-    airspace_attribution,
-    airspace_definition,
-    airspace_payload,
     fail,
     find_region,
     load_context,
     needs_context,
     one_region,
     open_store_read_only,
-    print_airspace,
     print_json,
+    report_airspace,
     rich_text,
     window,
 )
@@ -133,7 +130,7 @@ def register(app: typer.Typer) -> None:
         import polars as pl
 
         from isrwatch import schema
-        from isrwatch.airspace.events import airspace_events, summarize
+        from isrwatch.airspace.events import airspace_events
 
         reg = one_region(country, region, geojson_region, context=True, context_files=airspace)
         s, u = window(since, until)
@@ -156,18 +153,5 @@ def register(app: typer.Typer) -> None:
         keep = flights["flight_id"]
         obs = obs.filter(pl.col(schema.FLIGHT_ID).is_in(keep.implode()))
         events = airspace_events(obs, reg, max_gap_s=max_gap_s)
-        events = events.join(flights.select("flight_id", "callsign", "start", "end"), on="flight_id", how="left")
-        if entered_only:
-            events = events.filter(pl.col("entered"))
-        summary = summarize(events)
-        attr = airspace_attribution(reg)
-        definition = airspace_definition(max_gap_s)
-        if json_out:
-            print_json(
-                airspace_payload(
-                    reg, s, u, isr_only=isr_only, entered_only=entered_only, max_gap_s=max_gap_s,
-                    definition=definition, summary=summary, events=events, attribution=attr, notes=notes,
-                )
-            )
-            return
-        print_airspace(reg, definition, events, summary, notes, attr)
+        report_airspace(reg, s, u, events, flights, isr_only=isr_only, entered_only=entered_only,
+                        max_gap_s=max_gap_s, notes=notes, json_out=json_out)

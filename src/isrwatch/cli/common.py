@@ -245,6 +245,34 @@ def airspace_payload(reg, since, until, *, isr_only: bool, entered_only: bool, m
     }
 
 
+def report_airspace(reg, since, until, events, flights, *, isr_only: bool, entered_only: bool,
+                    max_gap_s: float | None, notes: list[str], json_out: bool, extra: dict | None = None) -> None:
+    """What both airspace commands do with their events: the flights' callsign and times joined,
+    --entered-only applied, summarised, and printed as JSON (extra keys first) or a table."""
+    import polars as pl
+
+    from isrwatch.airspace.events import summarize
+
+    events = events.join(flights.select("flight_id", "callsign", "start", "end"), on="flight_id", how="left")
+    if entered_only:
+        events = events.filter(pl.col("entered"))
+    summary = summarize(events)
+    attr = airspace_attribution(reg)
+    definition = airspace_definition(max_gap_s)
+    if json_out:
+        print_json(
+            {
+                **(extra or {}),
+                **airspace_payload(
+                    reg, since, until, isr_only=isr_only, entered_only=entered_only, max_gap_s=max_gap_s,
+                    definition=definition, summary=summary, events=events, attribution=attr, notes=notes,
+                ),
+            }
+        )
+        return
+    print_airspace(reg, definition, events, summary, notes, attr)
+
+
 def print_airspace(reg, definition: str, events, summary: dict, notes: list[str], attribution: list[str]) -> None:
     """The airspace commands' table: one row per entry, then the summary, notes and attribution."""
     from rich.console import Console

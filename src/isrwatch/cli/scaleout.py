@@ -18,15 +18,12 @@ from isrwatch.cli.common import (
     UntilExcludedOption,
     WindowEndOption,
     WindowStartOption,
-    airspace_attribution,
-    airspace_definition,
-    airspace_payload,
     fail,
     icao24_list,
     one_region,
-    print_airspace,
     print_flights,
     print_json,
+    report_airspace,
     safe,
     window,
 )
@@ -159,7 +156,6 @@ def register(app: typer.Typer) -> None:
         import polars as pl
 
         from isrwatch import scaleout
-        from isrwatch.airspace.events import summarize
         from isrwatch.pipeline import MARGIN, overlapping
 
         reg = one_region(country, region, geojson_region)
@@ -173,25 +169,9 @@ def register(app: typer.Typer) -> None:
         )
         flights = overlapping(flights, s, u)
         events = events.filter(pl.col("flight_id").is_in(flights["flight_id"].implode()))
-        events = events.join(flights.select("flight_id", "callsign", "start", "end"), on="flight_id", how="left")
-        if entered_only:
-            events = events.filter(pl.col("entered"))
-        summary = summarize(events)
-        attr = airspace_attribution(reg)
-        definition = airspace_definition(max_gap_s)
-        if json_out:
-            print_json(
-                {
-                    "parquet": str(parquet),
-                    "engine": {"name": "dask", "scheduler": _where(scheduler), "partitions": partitions},
-                    **airspace_payload(
-                        reg, s, u, isr_only=False, entered_only=entered_only, max_gap_s=max_gap_s,
-                        definition=definition, summary=summary, events=events, attribution=attr, notes=[],
-                    ),
-                }
-            )
-            return
-        print_airspace(reg, definition, events, summary, [], attr)
+        engine = {"parquet": str(parquet), "engine": {"name": "dask", "scheduler": _where(scheduler), "partitions": partitions}}
+        report_airspace(reg, s, u, events, flights, isr_only=False, entered_only=entered_only,
+                        max_gap_s=max_gap_s, notes=[], json_out=json_out, extra=engine)
 
     @so_app.command("plan")
     def plan_cmd(
