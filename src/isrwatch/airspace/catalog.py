@@ -50,6 +50,7 @@ import shapely
 
 from isrwatch import boundaries as regions
 from isrwatch.airspace.geodesy import buffer_km
+from isrwatch.airspace.index import polygon_parts
 
 KINDS = ("sovereign", "land", "aoi", "fir", "adiz", "sua", "user")
 DEFAULT_BORDER_KM = 50.0
@@ -421,7 +422,7 @@ def load_user_geojson(path: str | Path, *, region_id: str | None = None, name: s
             shp = shapely.make_valid(shapely.geometry.shape(g))
         except Exception as exc:  # shapely raises several types for malformed coordinates
             raise ValueError(f"{path}: bad geometry ({exc})") from None
-        polys.extend(p for p in shapely.get_parts(shp) if p.geom_type in ("Polygon", "MultiPolygon"))
+        polys.extend(polygon_parts(shp))
     if not polys:
         raise ValueError(f"{path}: no polygon in this GeoJSON")
     geom = shapely.union_all(polys)

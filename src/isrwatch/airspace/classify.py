@@ -18,7 +18,7 @@ import shapely
 
 from isrwatch import boundaries as regions
 from isrwatch.airspace.catalog import Region, get_region
-from isrwatch.airspace.index import PolygonIndex
+from isrwatch.airspace.index import PolygonIndex, polygon_parts
 
 
 @lru_cache(maxsize=16)
@@ -49,9 +49,7 @@ def region_index(region: Region | shapely.Geometry, region_id: str | None = None
     hit = _REGION_INDEX.get(key)
     idx = hit[1] if hit is not None and hit[0] is geom else None
     if idx is None:
-        parts = shapely.get_parts(geom)
-        parts = parts[[p.geom_type in ("Polygon", "MultiPolygon") for p in parts]] if len(parts) else parts
-        idx = PolygonIndex(parts)
+        idx = PolygonIndex(polygon_parts(geom))
         if len(_REGION_INDEX) > 32:
             _REGION_INDEX.clear()
         _REGION_INDEX[key] = (geom, idx)

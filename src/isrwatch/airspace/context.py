@@ -29,6 +29,7 @@ import shapely.affinity
 
 from isrwatch import paths
 from isrwatch.airspace.catalog import Region, register
+from isrwatch.airspace.index import polygon_parts
 from isrwatch.boundaries import FAA_ATTRIBUTION, VATSPY_ATTRIBUTION
 
 FAA_SERVICES = "https://services6.arcgis.com/ssFJjBXIUyZDrSYZ/arcgis/rest/services"
@@ -70,7 +71,7 @@ def _ring_polygon(lonlat: np.ndarray) -> list[shapely.Geometry]:
         geom = shapely.union_all([west, east])
     else:
         geom = shapely.make_valid(shapely.Polygon(lonlat))
-    return [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty]
+    return polygon_parts(geom)
 
 
 def _geojson_polygons(geometry: dict) -> list[shapely.Geometry]:

@@ -28,7 +28,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from isrwatch.airspace.index import locked
+from isrwatch.airspace.index import locked, polygon_parts
 from isrwatch.geo import EARTH_RADIUS_KM as R_EARTH_KM
 from isrwatch.geo import haversine_km
 
@@ -95,7 +95,7 @@ def geodesic_km_fast(lon1, lat1, lon2, lat2) -> np.ndarray:
 
 
 def _polygonal(geom):
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    parts = polygon_parts(geom)
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
@@ -143,7 +143,7 @@ def buffer_km(geom: shapely.Geometry, km: float, *, quad_segs: int = 32) -> shap
 def _segments(boundary) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Segments (x1, y1, x2, y2 in lon/lat) of a boundary, densified to ≤ MAX_SEG_KM."""
     dense = shapely.segmentize(boundary, MAX_SEG_KM / 111.32)
-    xs, ys, s1 = [], [], []
+    xs, ys = [], []
     for line in shapely.get_parts(dense):
         if line.geom_type == "LinearRing" or line.geom_type == "LineString":
             c = shapely.get_coordinates(line)
@@ -160,6 +160,11 @@ def _segments(boundary) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     return a[:, 0], a[:, 1], b[:, 0], b[:, 1]
 
 
+def _tile_centre(tx: int, ty: int) -> tuple[float, float]:
+    """(lon, lat) centre of a TILE_DEG tile, the latitude kept off the poles."""
+    return (tx + 0.5) * TILE_DEG, min(max((ty + 0.5) * TILE_DEG, -89.0), 89.0)
+
+
 class BoundaryDistance:
     """Geodesic distance (km) from points to the boundary of one region, with the nearest point.
 
@@ -173,9 +178,8 @@ class BoundaryDistance:
         """cell_cache: a directory where the cell answers of this boundary are kept between
         processes (read here, written when the process ends if new cells were filled): the
         first call on a large country otherwise spends seconds filling them."""
-        parts = [p for p in shapely.get_parts(region) if not p.is_empty]
-        polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
-        lines = [p for p in parts if p.geom_type not in ("Polygon", "MultiPolygon")]
+        polys = polygon_parts(region)
+        lines = [p for p in shapely.get_parts(region) if not p.is_empty and p.geom_type not in ("Polygon", "MultiPolygon")]
         pieces = [shapely.boundary(p) for p in polys] + lines
         boundary = shapely.union_all(pieces) if pieces else shapely.LineString()
         self.x1, self.y1, self.x2, self.y2 = (np.ascontiguousarray(v) for v in _segments(boundary))
@@ -301,7 +305,7 @@ class BoundaryDistance:
     def _tile(self, key: tuple[int, int]):
         hit = self._tiles.get(key)
         if hit is None:
-            fwd, _ = aeqd((key[0] + 0.5) * TILE_DEG, min(max((key[1] + 0.5) * TILE_DEG, -89.0), 89.0))
+            fwd, _ = aeqd(*_tile_centre(key[0], key[1]))
             px1, py1 = fwd.transform(self.x1, self.y1)
             px2, py2 = fwd.transform(self.x2, self.y2)
             segs = shapely.linestrings(
@@ -355,7 +359,7 @@ class BoundaryDistance:
             ax, ay, vx, vy = ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0] - ends[:, 0, 0], ends[:, 1, 1] - ends[:, 0, 1]
             vv = vx * vx + vy * vy
             t = np.clip(((px[pt] - ax) * vx + (py[pt] - ay) * vy) / np.where(vv > 0, vv, 1.0), 0.0, 1.0)
-            _, back = aeqd((tx[sel[0]] + 0.5) * TILE_DEG, min(max((ty[sel[0]] + 0.5) * TILE_DEG, -89.0), 89.0))
+            _, back = aeqd(*_tile_centre(tx[sel[0]], ty[sel[0]]))
             bx[pt], by[pt] = back.transform(ax + t * vx, ay + t * vy)
         return bx, by
 

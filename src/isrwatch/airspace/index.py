@@ -29,6 +29,12 @@ _MIXED = -2
 _OUTSIDE = -1
 
 
+def polygon_parts(geom: shapely.Geometry) -> list[shapely.Geometry]:
+    """The non-empty polygonal parts of a geometry (points, lines and empty pieces dropped):
+    what every area test of the stage works on."""
+    return [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty]
+
+
 def locked(method):
     """Run a method under the instance's lock: the lazily filled caches (grid cells, tiles) are
     updated in several steps, and a thread reading between them would get wrong answers."""
@@ -165,11 +171,10 @@ class PolygonIndex:
             clipped = shapely.clip_by_rect(self.geoms[g], x0 - e, y0 - e, x0 + 1.0 + e, y0 + 1.0 + e)
             if clipped.is_empty:
                 continue
-            for part in shapely.get_parts(clipped):
-                if part.geom_type in ("Polygon", "MultiPolygon") and not part.is_empty:
-                    shapely.prepare(part)
-                    pieces.append(part)
-                    owners.append(int(g))
+            for part in polygon_parts(clipped):
+                shapely.prepare(part)
+                pieces.append(part)
+                owners.append(int(g))
         self._piece_start[cid] = len(self._piece_geom)
         self._piece_count[cid] = len(pieces)
         self._piece_geom.extend(pieces)
