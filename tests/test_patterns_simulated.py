@@ -10,7 +10,7 @@ import pytest
 from isrwatch import simulate, sources
 from isrwatch.patterns import detect_patterns
 from isrwatch.segment import assign_sorties
-from isrwatch.segment.airfields import haversine_km
+from isrwatch.geo import haversine_km
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isrwatch.segment import load_airfields, nearest_airfield
-from isrwatch.segment.airfields import AirfieldIndex, haversine_km
+from isrwatch.geo import haversine_km
+from isrwatch.segment.airfields import AirfieldIndex
 
 
 def _brute(lat, lon, alat, alon, radius):

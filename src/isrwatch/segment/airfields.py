@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from isrwatch.geo import EARTH_RADIUS_KM, haversine_km  # noqa: F401 (used by sorties)
+from isrwatch.geo import EARTH_RADIUS_KM
 from isrwatch.segment import kernels
 
 KM_PER_DEG_LAT = np.pi * EARTH_RADIUS_KM / 180.0

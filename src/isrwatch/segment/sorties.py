@@ -43,7 +43,8 @@ import polars as pl
 
 from isrwatch import schema
 from isrwatch.segment import kernels
-from isrwatch.segment.airfields import AirfieldIndex, airfield_index, haversine_km
+from isrwatch.geo import haversine_km
+from isrwatch.segment.airfields import AirfieldIndex, airfield_index
 from isrwatch.segment.rules import SortieRules
 
 SPLIT_REASON = "split_reason"
