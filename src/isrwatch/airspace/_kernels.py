@@ -648,6 +648,17 @@ def startup() -> float:
     return time.perf_counter() - t0
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _centre_rows(va, vb, nfine):
+    """First and last fine row whose centre line the segment from v = va to vb crosses
+    (half-open, so a vertex counts once; none for a level segment: r1 < r0)."""
+    if va == vb:
+        return 0, -1
+    vmin = min(va, vb)
+    vmax = max(va, vb)
+    return max(int(math.ceil(vmin - 0.5)), 0), min(int(math.ceil(vmax - 0.5)) - 1, nfine - 1)
+
+
 @numba.njit(cache=True, nogil=True)
 def fine_cells(xs, ys, ring_start, ring_piece, npieces, x0, y0, nfine, eps):
     """For the pieces of one coarse cell (rings: coordinates xs, ys from ring_start[r] to
@@ -693,13 +704,9 @@ def fine_cells(xs, ys, ring_start, ring_piece, npieces, x0, y0, nfine, eps):
                     for rr in range(r0, r1 + 1):
                         touched[pc, rr * nfine + c] = True
                 # row centre lines crossed (half-open in v, so a vertex counts once)
-                if va != vb:
-                    vmin = min(va, vb)
-                    vmax = max(va, vb)
-                    r0 = max(int(math.ceil(vmin - 0.5)), 0)
-                    r1 = min(int(math.ceil(vmax - 0.5)) - 1, nfine - 1)
-                    for rr in range(r0, r1 + 1):
-                        cnt[rr] += 1
+                r0, r1 = _centre_rows(va, vb, nfine)
+                for rr in range(r0, r1 + 1):
+                    cnt[rr] += 1
         total = 0
         for rr in range(nfine):
             total += cnt[rr]
@@ -716,15 +723,11 @@ def fine_cells(xs, ys, ring_start, ring_piece, npieces, x0, y0, nfine, eps):
                 va = (ys[j] - y0) * nfine
                 ub = (xs[j + 1] - x0) * nfine
                 vb = (ys[j + 1] - y0) * nfine
-                if va != vb:
-                    vmin = min(va, vb)
-                    vmax = max(va, vb)
-                    r0 = max(int(math.ceil(vmin - 0.5)), 0)
-                    r1 = min(int(math.ceil(vmax - 0.5)) - 1, nfine - 1)
-                    for rr in range(r0, r1 + 1):
-                        yc = rr + 0.5
-                        cx[fill[rr]] = ua + (yc - va) / (vb - va) * (ub - ua)
-                        fill[rr] += 1
+                r0, r1 = _centre_rows(va, vb, nfine)
+                for rr in range(r0, r1 + 1):
+                    yc = rr + 0.5
+                    cx[fill[rr]] = ua + (yc - va) / (vb - va) * (ub - ua)
+                    fill[rr] += 1
         for rr in range(nfine):
             row = np.sort(cx[start[rr]:start[rr + 1]])
             k = 0
