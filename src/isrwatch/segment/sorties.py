@@ -640,7 +640,7 @@ def assign_sorties(
         out = _in_parts(obs, index, rules)
         if out is not None:
             return out
-    df, heads, t_us = _in_order(obs)
+    df, _, t_us = _in_order(obs)
     # rows without a position are kept but belong to no sortie and decide nothing
     valid = _has_position(df)
     all_valid = valid is None
