@@ -17,13 +17,16 @@ from isrwatch.claims.verdict import (
     CoverageHole,
     Resolved,
     Verdict,
+    area_country,
     areas_needed,
+    countries_needed,
     coverage_holes,
     definition_family,
     judge,
     resolve,
     verdict_table,
     verify,
+    window_span,
 )
 
 __all__ = [
@@ -41,7 +44,9 @@ __all__ = [
     "Problem",
     "Resolved",
     "Verdict",
+    "area_country",
     "areas_needed",
+    "countries_needed",
     "coverage_holes",
     "definition_family",
     "detect_language",
@@ -52,4 +57,5 @@ __all__ = [
     "resolve",
     "verdict_table",
     "verify",
+    "window_span",
 ]

@@ -267,9 +267,7 @@ def definition_family(
     readings of "entered" a speaker may have meant."""
     kinds = ("sorties",) if predicate == "none_entered" else ("sorties", "distinct_aircraft", "aircraft_days", "missions")
     areas: list[Area | None] = [base.area]
-    country = base.area.country if base.area is not None else None
-    if country is None and base.area is not None and base.area.kind == "aoi":
-        country = AOI_COUNTRY.get(base.area.id.split(":")[0])
+    country = area_country(base.area)
     if country:
         areas += [Area.sovereign(country)] + [Area.within(k, country) for k in km]
     areas += [Area.aoi(a) for a in aois]
@@ -300,6 +298,29 @@ def definition_family(
             ]
     # the claim's own definition first, no duplicates
     return list(dict.fromkeys([base] + defs))
+
+
+def area_country(area: Area | None) -> str | None:
+    """The country an area belongs to: its own, or for a named AOI the country it lies in."""
+    if area is None:
+        return None
+    if area.country is None and area.kind == "aoi":
+        return AOI_COUNTRY.get(area.id.split(":")[0])
+    return area.country
+
+
+def countries_needed(resolved: Iterable[Resolved]) -> list[str]:
+    """The countries whose sovereign airspace the claims count entries in, sorted."""
+    return sorted({area_country(r.definition.area) for r in resolved if r.definition and r.definition.area} - {None})
+
+
+def window_span(resolved: Iterable[Resolved]) -> tuple[Any, Any]:
+    """(since, until) covering every resolved claim's window; None on a side any claim leaves open
+    (or when no claim resolved)."""
+    windows = [(r.definition.since, r.definition.until) for r in resolved if r.definition]
+    lo = None if not windows or any(w[0] is None for w in windows) else min(w[0] for w in windows)
+    hi = None if not windows or any(w[1] is None for w in windows) else max(w[1] for w in windows)
+    return lo, hi
 
 
 def areas_needed(resolved: Iterable[Resolved], *, aois: Iterable[str] = ()) -> list[Area]:

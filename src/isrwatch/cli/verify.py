@@ -174,7 +174,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOption,
     ) -> None:
         """Give each claim a verdict (supported / contradicted / not determinable) and the definitions under which it holds."""
-        from isrwatch.claims import ClaimsFileError, areas_needed, load_claims, resolve, verify
+        from isrwatch.claims import ClaimsFileError, areas_needed, countries_needed, load_claims, resolve, verify, window_span
         from isrwatch.claims.model import Claim
         from isrwatch.count import Area
 
@@ -196,13 +196,7 @@ def register(app: typer.Typer) -> None:
             except ValueError as exc:
                 fail(str(exc))
         resolved = [resolve(c, since=s, until=u, region=region_area, defaults=defaults) for c in claims]
-        from isrwatch.claims.verdict import AOI_COUNTRY
-
-        countries = {
-            r.definition.area.country or AOI_COUNTRY.get(r.definition.area.id.split(":")[0])
-            for r in resolved
-            if r.definition and r.definition.area
-        } - {None}
+        countries = countries_needed(resolved)
         if not any(r.definition for r in resolved):
             # nothing to count: every claim failed to parse or resolve; say so without reading the store
             from isrwatch import schema
@@ -219,10 +213,8 @@ def register(app: typer.Typer) -> None:
 
             aois = sorted({a for c in countries for a in named_aois_near(c)})
             areas = areas_needed(resolved, aois=aois)
-            windows = [(r.definition.since, r.definition.until) for r in resolved if r.definition]
-            lo = None if any(w[0] is None for w in windows) or not windows else min(w[0] for w in windows)
-            hi = None if any(w[1] is None for w in windows) or not windows else max(w[1] for w in windows)
-            tables = _load(con, since=lo, until=hi, areas=areas, entry_countries=sorted(countries),
+            lo, hi = window_span(resolved)
+            tables = _load(con, since=lo, until=hi, areas=areas, entry_countries=countries,
                            aircraft_db=aircraft_db, plane_alert=plane_alert_db)
         finally:
             con.close()
