@@ -354,6 +354,7 @@ class Verdict:
     flights: pl.DataFrame = field(default_factory=lambda: schema.empty(COUNTED_FLIGHTS))
     holes: list[CoverageHole] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    result: CountResult | None = None  # the count under the claim's own definition
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -502,6 +503,7 @@ def verify(
         v = Verdict(
             r.claim, verdict, reason, observed=result.n, observed_upper=hi, definition=d, meaning=meaning,
             parse=r.parse, flights=result.flights, holes=holes, notes=list(r.notes) + list(result.notes),
+            result=result,
         )
         if family:
             fam = definition_family(d, aois=aois, predicate=meaning.predicate)

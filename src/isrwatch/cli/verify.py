@@ -252,7 +252,7 @@ def write_report_hook(path: Path, verdicts, tables, *, title: str) -> Path:
         from isrwatch.report import write_report
     except ImportError as exc:  # pragma: no cover - the report ships with the package
         fail(f"the report module is not available: {exc}")
-    from isrwatch.count import count, results_table
+    from isrwatch.count import results_table
     from isrwatch.pipeline import region_for
 
     counted = sorted({fid for v in verdicts for fid in v.flights["flight_id"].to_list()})
@@ -263,10 +263,8 @@ def write_report_hook(path: Path, verdicts, tables, *, title: str) -> Path:
             regions.append(region_for(area))
         except (KeyError, ValueError):  # a region that cannot be drawn is left off the map, not fatal
             continue
-    own = [v.definition for v in verdicts if v.definition is not None]
-    count_rows = results_table(
-        count(d, **tables.kwargs(), areas_computed=tables.areas_computed) for d in dict.fromkeys(own)
-    )
+    # the claims' own counts, as verify() made them (one row per definition)
+    count_rows = results_table({v.definition: v.result for v in verdicts if v.result is not None}.values())
     try:
         out = write_report(
             path,
