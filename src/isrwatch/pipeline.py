@@ -122,7 +122,7 @@ def sorties(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Observations with flight_id, and the sorties, read with `margin` either side of [since, until)
     so a sortie crossing the window's edges is whole; every sortie read, not only those overlapping."""
-    from isrwatch import segment, store
+    from isrwatch import store
 
     obs = store.load_observations(
         con,
@@ -130,8 +130,25 @@ def sorties(
         since=since - margin if since is not None else None,
         until=until + margin if until is not None else None,
     )
-    obs_ids = segment.assign_sorties(obs)
-    return obs_ids, segment.flights(obs_ids)
+    return sorties_of(obs)
+
+
+def sorties_of(obs: pl.DataFrame, *, airfields: pl.DataFrame | None = None, rules: Any = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The segment stage over a table of observations: (observations + flight_id, split_reason;
+    schema.FLIGHTS). The one place the two calls are chained (the Dask engine's tasks too)."""
+    from isrwatch import segment
+
+    obs_ids = segment.assign_sorties(obs, airfields=airfields, rules=rules)
+    return obs_ids, segment.flights(obs_ids, airfields=airfields, rules=rules)
+
+
+def events_of(obs_ids: pl.DataFrame, regions: Iterable[Any], *, max_gap_s: float | None = None) -> list[pl.DataFrame]:
+    """schema.AIRSPACE_EVENTS per region for the sortie rows of assign_sorties' output (rows in
+    no sortie left out once, for every region)."""
+    from isrwatch.airspace.events import airspace_events
+
+    in_sorties = obs_ids.filter(pl.col(schema.FLIGHT_ID).is_not_null())
+    return [airspace_events(in_sorties, r, max_gap_s=max_gap_s) for r in regions]
 
 
 def overlapping(flights: pl.DataFrame, since: datetime | None, until: datetime | None) -> pl.DataFrame:
@@ -179,7 +196,6 @@ def load_tables(
     """Every table the count and claims stages need, for one window, from an open store."""
     from isrwatch import store
     from isrwatch import boundaries
-    from isrwatch.airspace.events import airspace_events
 
     notes: list[str] = []
     obs_ids, flights = sorties(con, since=since, until=until, margin=margin)
@@ -190,7 +206,7 @@ def load_tables(
     areas = list(dict.fromkeys(areas))
     area_presence, computed = area_presence_for(obs_ids, areas)
     countries = list(dict.fromkeys([*entry_countries, *(a.id for a in areas if a.kind == "sovereign")]))
-    ev_parts = [airspace_events(obs_ids.filter(pl.col(schema.FLIGHT_ID).is_not_null()), iso3) for iso3 in countries]
+    ev_parts = events_of(obs_ids, countries)
     events = pl.concat(ev_parts) if ev_parts else schema.empty(schema.AIRSPACE_EVENTS)
     computed |= set(countries)
 

@@ -453,10 +453,9 @@ def map_aircraft(
 
 
 def _sorties_work(obs: pl.DataFrame, *, airfields=None, rules=None, observations: bool = True) -> dict[str, pl.DataFrame]:
-    from isrwatch.segment import assign_sorties, flights
+    from isrwatch.pipeline import sorties_of
 
-    ids = assign_sorties(obs, airfields=airfields, rules=rules)
-    fl = flights(ids, airfields=airfields, rules=rules)
+    ids, fl = sorties_of(obs, airfields=airfields, rules=rules)
     return {OBSERVATIONS_TABLE: ids, "flights": fl} if observations else {"flights": fl}
 
 
@@ -467,14 +466,11 @@ def _classify_work(obs: pl.DataFrame, *, countries=None, aois=None, aoi_list: bo
 
 
 def _events_work(obs: pl.DataFrame, *, regions, max_gap_s=None, airfields=None, rules=None) -> dict[str, pl.DataFrame]:
-    from isrwatch.airspace.events import airspace_events
-    from isrwatch.segment import assign_sorties, flights
+    from isrwatch.pipeline import events_of, sorties_of
 
-    ids = assign_sorties(obs, airfields=airfields, rules=rules)
-    out = {"flights": flights(ids, airfields=airfields, rules=rules)}
-    ids = ids.filter(pl.col(schema.FLIGHT_ID).is_not_null())  # as the pipeline passes them
-    out.update({f"events_{i}": airspace_events(ids, r, max_gap_s=max_gap_s) for i, r in enumerate(regions)})
-    return out
+    ids, fl = sorties_of(obs, airfields=airfields, rules=rules)
+    events = events_of(ids, regions, max_gap_s=max_gap_s)
+    return {"flights": fl, **{f"events_{i}": ev for i, ev in enumerate(events)}}
 
 
 # --- the verbs -----------------------------------------------------------------------------
