@@ -102,14 +102,15 @@ def parquet_files(parquet_dir: str | os.PathLike, *, since: Any = None, until: A
     The day test keeps a day of slack either side, so a partition labelled by a day in another
     time zone is never wrongly skipped (rows are filtered on time exactly afterwards).
     """
+    from isrwatch.store.exchange import exported_files
+
     root = Path(parquet_dir)
+    paths = exported_files(root)
     if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root} does not exist (expected a directory of Parquet files, e.g. from `isrwatch export`)")
+        return paths
     lo, hi = _utc(since), _utc(until)
     files = []
-    for path in sorted(p for p in root.rglob("*.parquet") if p.is_file()):
+    for path in paths:
         day = _file_day(path, root)
         if day is not None:
             start = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)

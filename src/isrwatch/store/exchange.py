@@ -105,6 +105,17 @@ def _read_exported(path: Path, batch_rows: int = 250_000) -> Iterator[_Batch]:
         yield _Batch(obs, no_rejects, no_aircraft, obs.height)
 
 
+def exported_files(root: str | os.PathLike) -> list[Path]:
+    """The Parquet files of an export (or any directory of observations Parquet files), sorted;
+    a single file is itself. FileNotFoundError when root does not exist."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} does not exist (expected a directory of Parquet files, e.g. from `isrwatch export`)")
+    return sorted(p for p in root.rglob("*.parquet") if p.is_file())
+
+
 def import_parquet(
     con: duckdb.DuckDBPyConnection,
     in_dir: str | os.PathLike,
@@ -117,13 +128,7 @@ def import_parquet(
     Each Parquet file under in_dir is one ingest, with the same counting, deduplication,
     atomicity and same-sha256 skip as ingest(); the format is logged as "isrwatch-parquet".
     """
-    root = Path(in_dir)
-    if root.is_file():
-        files = [root]
-    elif root.is_dir():
-        files = sorted(p for p in root.rglob("*.parquet") if p.is_file())
-    else:
-        raise FileNotFoundError(f"{root} does not exist")
+    files = exported_files(in_dir)
     return [
         ingest_with(
             con,
