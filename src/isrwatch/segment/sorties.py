@@ -136,9 +136,9 @@ def _order_by_one_key(rank: pl.Series, time: pl.Series) -> np.ndarray | None:
     return order
 
 
-def _sorted_runs(obs: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """(first row of each aircraft, time in microseconds) if the table is sorted by
-    (icao24, time), else None. (Ties on both may be in any order.)
+def _sorted_times(obs: pl.DataFrame) -> np.ndarray | None:
+    """The times in microseconds if the table is sorted by (icao24, time), else None. (Ties on
+    both may be in any order.)
 
     Aircraft are told apart by a hash of icao24 (several times cheaper than comparing the
     strings): a change of hash is a change of aircraft, and the rare two neighbouring
@@ -153,14 +153,14 @@ def _sorted_runs(obs: pl.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
     # sorted iff the addresses of successive runs increase: ~1,000 strings compared, not 600k
     if not ordered or not icao.gather(heads).is_sorted():
         return None
-    return heads, t_us
+    return t_us
 
 
-def _in_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray | None, np.ndarray | None]:
-    """The table sorted by (icao24, time), with the first row of each aircraft (or of a run
-    of neighbouring aircraft) and the times in microseconds when already known."""
-    known = _sorted_runs(obs)
-    return (obs, *known) if known is not None else (_sorted(obs), None, None)
+def _in_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray | None]:
+    """The table sorted by (icao24, time), with its times in microseconds when it already was.
+    (Each part of a long table is checked by its row scan instead: _Rows.ordered.)"""
+    t_us = _sorted_times(obs)
+    return (obs, t_us) if t_us is not None else (_sorted(obs), None)
 
 
 # ---- row-level arrays (numpy, over a table sorted by icao24, time) ----------------------
@@ -640,7 +640,7 @@ def assign_sorties(
         out = _in_parts(obs, index, rules)
         if out is not None:
             return out
-    df, _, t_us = _in_order(obs)
+    df, t_us = _in_order(obs)
     # rows without a position are kept but belong to no sortie and decide nothing
     valid = _has_position(df)
     all_valid = valid is None
@@ -901,7 +901,7 @@ def flights(
         obs = obs.with_columns(pl.lit(None, dtype=pl.String).alias(SPLIT_REASON))
     if obs.height == 0 or obs[schema.FLIGHT_ID].null_count() == obs.height:
         return schema.empty(schema.FLIGHTS)
-    df, _, t_us = _in_order(obs)
+    df, t_us = _in_order(obs)
     valid = _has_position(df)
     if valid is not None:  # position-less rows are in no sortie and say nothing of its edges
         df, t_us = df.filter(pl.Series(valid)), None
